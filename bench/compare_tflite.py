@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""Side-by-side timing: the TFLite interpreter vs facekit, in one run.
+
+For each model in MODELS, alternately (several rounds, so that machine noise hits both):
+  - TFLite (ai_edge_litert, default op resolver = XNNPACK delegate, --threads 1): `invoke()` on a
+    fixed input, timed one call at a time after a warm-up;
+  - facekit: build/bench/facekit_bench --benchmark_filter='^NAME$' --benchmark_repetitions=N
+    --benchmark_report_aggregates_only=true --benchmark_format=json, using the `median`
+    aggregate's real_time.
+Reports the median of all TFLite invokes, the median of facekit's per-round medians, and the
+ratio facekit / TFLite (below 1: facekit is faster); the same for CPU time (TFLite: the invoking
+thread's CPU time; facekit: Google Benchmark's cpu_time), which other load on the machine
+disturbs much less than wall-clock time.
+
+`--what detect` times facekit's whole detect call (preprocessing + network + decoding + NMS)
+against TFLite's invoke alone, i.e. facekit carries extra work in that comparison.
+
+  cmake -G Ninja -B build -DCMAKE_BUILD_TYPE=Release && ninja -C build facekit_bench
+  tools/fetch-models.sh --from ../shared/models     # facekit_bench reads weights/
+  python3 bench/compare_tflite.py                     # face_detector network
+  python3 bench/compare_tflite.py --what model,detect --rounds 5 --json out.json
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.normpath(os.path.join(HERE, ".."))
+
+
+@dataclass
+class Model:
+    name: str
+    # A file in the models folder, or "bundle.task:member.tflite" for a member of a zip bundle.
+    source: str
+    # What facekit times -> its Google Benchmark name. "model": the network alone.
+    benchmarks: dict = field(default_factory=dict)
+
+
+# Add a row per model as facekit grows (e.g. the landmark and blendshape networks).
+MODELS = [
+    Model("face_detector", "face_landmarker.task:face_detector.tflite",
+          {"model": "BM_face_detector_model", "detect": "BM_face_detector_detect"}),
+]
+
+TIME_UNIT_TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def load_model_bytes(models_dir, source):
+    bundle, _, member = source.partition(":")
+    path = os.path.join(models_dir, bundle)
+    try:
+        if member:
+            with zipfile.ZipFile(path) as z:
+                return z.read(member)
+        with open(path, "rb") as f:
+            return f.read()
+    except (OSError, KeyError, zipfile.BadZipFile) as e:
+        raise SystemExit(f"error: cannot read {source} from {models_dir}: {e}")
+
+
+class TfliteTimer:
+    def __init__(self, model_bytes, threads):
+        from ai_edge_litert.interpreter import Interpreter
+        self.it = Interpreter(model_content=model_bytes, num_threads=threads)  # default resolver: XNNPACK
+        self.it.allocate_tensors()
+        for d in self.it.get_input_details():
+            if d["dtype"] != np.float32:
+                raise SystemExit(f"error: input {d['name']} is {d['dtype']}, only float32 inputs are handled")
+            # The fixed input of facekit's benchmarks (bench/bench_detector.cpp): a ramp in [-1, 1],
+            # x[i] = (i % 255) * (2/255) - 1 over the flat tensor.
+            n = int(np.prod(d["shape"]))
+            ramp = (np.arange(n) % 255).astype(np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
+            self.it.set_tensor(d["index"], ramp.reshape(d["shape"]))
+
+    def run(self, warmup, invokes):
+        for _ in range(warmup):
+            self.it.invoke()
+        wall, cpu = [], []
+        for _ in range(invokes):
+            c0 = time.thread_time_ns()
+            t0 = time.perf_counter_ns()
+            self.it.invoke()
+            t1 = time.perf_counter_ns()
+            cpu.append((time.thread_time_ns() - c0) * 1e-6)  # num_threads=1: all work is on this thread
+            wall.append((t1 - t0) * 1e-6)
+        return wall, cpu
+
+
+def run_facekit(binary, bench_name, repetitions, extra):
+    cmd = [binary, f"--benchmark_filter=^{bench_name}$", f"--benchmark_repetitions={repetitions}",
+           "--benchmark_report_aggregates_only=true", "--benchmark_format=json"] + extra
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        doc = json.loads(p.stdout) if p.stdout.strip() else {}
+    except json.JSONDecodeError:
+        doc = {}
+    rows = [b for b in doc.get("benchmarks", []) if b.get("run_name", b.get("name")) == bench_name]
+    for b in rows:
+        if b.get("error_occurred"):
+            raise RuntimeError(f"{bench_name}: {b.get('error_message', 'error')}")
+    med = [b for b in rows if b.get("aggregate_name") == "median"]
+    if not med:
+        # A single repetition yields no aggregates: accept the plain run then.
+        med = [b for b in rows if b.get("run_type", "iteration") == "iteration"] if repetitions == 1 else []
+    if p.returncode != 0 or not med:
+        tail = (p.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise RuntimeError(f"{bench_name}: no median from {binary} "
+                           f"(exit {p.returncode}; {tail}); is the benchmark built under that name?")
+    b = med[0]
+    unit = TIME_UNIT_TO_MS[b.get("time_unit", "ns")]
+    return b["real_time"] * unit, b.get("cpu_time", float("nan")) * unit, doc.get("context", {})
+
+
+def summary(values):
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build-dir", default=os.path.join(REPO, "build"), help="CMake build folder (default: build)")
+    ap.add_argument("--bench-binary", help="facekit_bench path (default: BUILD_DIR/bench/facekit_bench)")
+    ap.add_argument("--models-dir", default=os.path.join(REPO, "..", "shared", "models"),
+                    help="folder with the original .tflite/.task files (default: ../shared/models)")
+    ap.add_argument("--model", action="append", choices=[m.name for m in MODELS],
+                    help="model(s) to time (default: all)")
+    ap.add_argument("--what", default="model",
+                    help="comma list of facekit benchmark kinds: model, detect (default: model)")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds (default: 3)")
+    ap.add_argument("--repetitions", type=int, default=10,
+                    help="facekit --benchmark_repetitions per round (default: 10)")
+    ap.add_argument("--invokes", type=int, default=200, help="timed TFLite invokes per round (default: 200)")
+    ap.add_argument("--warmup", type=int, default=20, help="TFLite warm-up invokes per round (default: 20)")
+    ap.add_argument("--threads", type=int, default=1, help="TFLite num_threads (default: 1)")
+    ap.add_argument("--benchmark-arg", action="append", default=[],
+                    help="extra argument for facekit_bench, e.g. --benchmark-arg=--benchmark_min_time=0.2")
+    ap.add_argument("--tflite-only", action="store_true", help="time TFLite alone (no facekit build needed)")
+    ap.add_argument("--json", help="also write the results to this JSON file")
+    args = ap.parse_args()
+
+    kinds = [k.strip() for k in args.what.split(",") if k.strip()]
+    models = [m for m in MODELS if not args.model or m.name in args.model]
+    pairs = []
+    for m in models:
+        for k in kinds:
+            if k not in m.benchmarks:
+                ap.error(f"model {m.name} has no facekit benchmark of kind '{k}' (has {sorted(m.benchmarks)})")
+            pairs.append((m, k))
+    if args.rounds < 1 or args.repetitions < 1 or args.invokes < 1 or args.warmup < 0:
+        ap.error("--rounds, --repetitions and --invokes must be >= 1, --warmup >= 0")
+
+    binary = args.bench_binary or os.path.join(args.build_dir, "bench", "facekit_bench")
+    if not args.tflite_only and not os.access(binary, os.X_OK):
+        sys.exit(f"error: {binary} not found; build it (cmake -G Ninja -B build -DCMAKE_BUILD_TYPE=Release && "
+                 f"ninja -C build facekit_bench), pass --build-dir/--bench-binary, or use --tflite-only")
+
+    import ai_edge_litert
+    timers = {m.name: TfliteTimer(load_model_bytes(args.models_dir, m.source), args.threads) for m in models}
+    tfl = {m.name: [] for m in models}             # every timed invoke (ms, wall clock)
+    tfl_cpu = {m.name: [] for m in models}         # the same invokes' thread CPU time (ms)
+    fk = {(m.name, k): [] for m, k in pairs}        # one median per round (ms, real_time)
+    fk_cpu = {(m.name, k): [] for m, k in pairs}    # the same rounds' median cpu_time (ms)
+    context = {}
+    errors = {}
+
+    for r in range(args.rounds):
+        facekit_first = r % 2 == 1  # alternate the order, so neither side always runs on a warm/cold machine
+        for m in models:
+            steps = ["tflite", "facekit"]
+            if facekit_first:
+                steps.reverse()
+            for step in steps:
+                if step == "tflite":
+                    wall, cpu = timers[m.name].run(args.warmup, args.invokes)
+                    tfl[m.name] += wall
+                    tfl_cpu[m.name] += cpu
+                elif not args.tflite_only:
+                    for mm, k in pairs:
+                        if mm is not m or (m.name, k) in errors:
+                            continue
+                        try:
+                            ms, cpu_ms, context = run_facekit(binary, m.benchmarks[k], args.repetitions,
+                                                              args.benchmark_arg)
+                            fk[(m.name, k)].append(ms)
+                            fk_cpu[(m.name, k)].append(cpu_ms)
+                        except RuntimeError as e:
+                            errors[(m.name, k)] = str(e)
+        print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
+
+    results = []
+    print(f"\nTFLite: ai_edge_litert {ai_edge_litert.__version__}, XNNPACK delegate, num_threads={args.threads}; "
+          f"{args.rounds} rounds x {args.invokes} invokes (median of all)")
+    if not args.tflite_only:
+        print(f"facekit: {binary}, {args.rounds} rounds x {args.repetitions} repetitions "
+              f"(median of the per-round medians)")
+        if context:
+            print(f"machine: {context.get('num_cpus', '?')} cpus @ {context.get('mhz_per_cpu', '?')} MHz, "
+                  f"cpu scaling {'on' if context.get('cpu_scaling_enabled') else 'off'}, "
+                  f"load average {context.get('load_avg', '?')}")
+    print()
+    header = f"{'model':16s} {'facekit benchmark':28s} {'TFLite ms':>10s} {'facekit ms':>11s} {'facekit/TFLite':>15s}"
+    print(header)
+    print("-" * len(header))
+    for m in models:
+        t = summary(tfl[m.name])
+        row_kinds = kinds if not args.tflite_only else [None]
+        for k in row_kinds:
+            entry = {"model": m.name, "source": m.source, "tflite_ms": t,
+                     "tflite_cpu_ms": summary(tfl_cpu[m.name])}
+            bench = m.benchmarks[k] if k else "-"
+            fk_txt, ratio_txt = "-", "-"
+            if k:
+                entry["facekit_benchmark"] = bench
+                vals = fk[(m.name, k)]
+                if (m.name, k) in errors:
+                    entry["error"] = errors[(m.name, k)]
+                    fk_txt, ratio_txt = "error", ""
+                elif vals:
+                    f = summary(vals)
+                    entry["facekit_ms"] = f
+                    entry["facekit_cpu_ms"] = summary(fk_cpu[(m.name, k)])
+                    entry["ratio"] = f["median"] / t["median"]
+                    entry["cpu_ratio"] = entry["facekit_cpu_ms"]["median"] / entry["tflite_cpu_ms"]["median"]
+                    fk_txt = f"{f['median']:.3f}"
+                    ratio_txt = f"{entry['ratio']:.2f}x"
+            note = " (+pre/post-processing)" if k == "detect" else ""
+            print(f"{m.name:16s} {bench:28s} {t['median']:10.3f} {fk_txt:>11s} {ratio_txt:>15s}{note}")
+            results.append(entry)
+    print()
+    # CPU time of the timing thread: much less affected by other processes on a shared machine.
+    for e in results:
+        if "facekit_cpu_ms" in e:
+            print(f"cpu time: {e['model']} {e['facekit_benchmark']}: TFLite {e['tflite_cpu_ms']['median']:.3f} ms, "
+                  f"facekit {e['facekit_cpu_ms']['median']:.3f} ms, facekit/TFLite {e['cpu_ratio']:.2f}x")
+    for m in models:
+        t = summary(tfl[m.name])
+        print(f"spread: {m.name} TFLite invokes {t['min']:.3f}..{t['max']:.3f} ms")
+        for k in kinds:
+            vals = fk.get((m.name, k), [])
+            if vals:
+                print(f"spread: {m.name} facekit {m.benchmarks[k]} round medians "
+                      + ", ".join(f"{v:.3f}" for v in vals) + " ms")
+    for (name, k), msg in errors.items():
+        print(f"error: {msg}", file=sys.stderr)
+
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"tflite": {"ai_edge_litert": ai_edge_litert.__version__, "threads": args.threads,
+                                  "invokes_per_round": args.invokes, "warmup": args.warmup},
+                       "facekit": {"binary": binary, "repetitions": args.repetitions, "context": context},
+                       "rounds": args.rounds, "results": results}, f, indent=2)
+            f.write("\n")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

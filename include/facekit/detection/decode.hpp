@@ -1,0 +1,148 @@
+// facekit/detection/decode.hpp - detector tensors -> scored boxes (TensorsToDetectionsCalculator,
+// pipeline spec 1.3), and the RawDetection record shared by NMS and projection.
+//
+//   std::vector<facekit::RawDetection> dets;
+//   dets.reserve(anchors.size());                         // once; decoding never allocates then
+//   facekit::decode_detections(regressors, classificators, anchors, opts, dets);
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "../image/fp.hpp"
+#include "../status.hpp"
+#include "ssd_anchors.hpp"
+
+namespace facekit {
+
+/// Keypoints per detection (BlazeFace: eyes, nose tip, mouth, ear tragions).
+constexpr int kDetectionKeypoints = 6;
+
+/// A detection in relative coordinates (of the model input until projected, then of the image).
+struct RawDetection {
+  float xmin = 0, ymin = 0, width = 0, height = 0;
+  std::array<std::array<float, 2>, kDetectionKeypoints> keypoints{};  ///< (x, y)
+  float score = 0;
+};
+
+/// TensorsToDetectionsCalculatorOptions for one-class SSD detectors with reverse_output_order
+/// (box x, y, w, h then keypoints x, y). Defaults: BlazeFace short range.
+struct DecodeOptions {
+  int num_boxes = 896;
+  int num_coords = 16;
+  int box_coord_offset = 0;
+  int keypoint_coord_offset = 4;
+  int num_keypoints = 6;  ///< at most kDetectionKeypoints
+  float x_scale = 128, y_scale = 128, w_scale = 128, h_scale = 128;
+  bool apply_exponential_on_box_size = false;
+  bool sigmoid_score = true;
+  float score_clipping_thresh = 100.0f;  ///< <= 0: no clipping
+  float min_score = 0.5f;                ///< detections scoring below are dropped (== is kept)
+
+  static DecodeOptions short_range() { return DecodeOptions{}; }
+  static DecodeOptions full_range() {
+    DecodeOptions o;
+    o.num_boxes = 2304;
+    o.x_scale = o.y_scale = o.w_scale = o.h_scale = 192;
+    return o;
+  }
+};
+
+inline Status validate_decode_options(const DecodeOptions& o, std::size_t num_anchors) {
+  if (o.num_boxes <= 0 || std::size_t(o.num_boxes) != num_anchors)
+    return Status::error("decode: num_boxes %d does not match %zu anchors", o.num_boxes, num_anchors);
+  if (o.num_keypoints < 0 || o.num_keypoints > kDetectionKeypoints)
+    return Status::error("decode: num_keypoints %d is outside 0..%d", o.num_keypoints, kDetectionKeypoints);
+  if (o.box_coord_offset < 0 || o.keypoint_coord_offset < 0 || o.box_coord_offset + 4 > o.num_coords ||
+      o.keypoint_coord_offset + 2 * o.num_keypoints > o.num_coords)
+    return Status::error("decode: num_coords %d cannot hold the box at %d and %d keypoints at %d", o.num_coords,
+                         o.box_coord_offset, o.num_keypoints, o.keypoint_coord_offset);
+  if (!(o.x_scale != 0) || !(o.y_scale != 0) || !(o.w_scale != 0) || !(o.h_scale != 0))
+    return Status::error("decode: scales (%g, %g, %g, %g) must be non-zero", double(o.x_scale), double(o.y_scale),
+                         double(o.w_scale), double(o.h_scale));
+  return Status::ok();
+}
+
+/// Scores every anchor and keeps those with score >= min_score and a non-negative, non-NaN box,
+/// in anchor order. `out` is cleared; reserve it to the anchor count once and nothing allocates.
+/// raw_boxes: num_boxes x num_coords floats; raw_scores: num_boxes floats (one class).
+/// Call validate_decode_options once beforehand: the loop trusts the options.
+inline void decode_detections(const float* raw_boxes, const float* raw_scores, const std::vector<Anchor>& anchors,
+                              const DecodeOptions& o, std::vector<RawDetection>& out) {
+  out.clear();
+  const std::size_t n = std::min(anchors.size(), std::size_t(o.num_boxes > 0 ? o.num_boxes : 0));
+  const float clip = o.score_clipping_thresh;
+  for (std::size_t i = 0; i < n; ++i) {
+    float score = raw_scores[i];
+    if (o.sigmoid_score) {
+      if (clip > 0) {
+        score = score < -clip ? -clip : score;
+        score = score > clip ? clip : score;
+      }
+      score = 1.0f / (1.0f + std::exp(-score));
+    }
+    // MediaPipe starts from -FLT_MAX and keeps the class only if it beats it: a NaN score
+    // leaves -FLT_MAX, which any threshold drops.
+    if (!(score > -3.402823466e+38f)) score = -3.402823466e+38f;
+    if (score < o.min_score) continue;
+
+    const Anchor& a = anchors[i];
+    const float* r = raw_boxes + i * std::size_t(o.num_coords);
+    const float* box = r + o.box_coord_offset;
+    const float x_center = fp::mul(box[0] / o.x_scale, a.w) + a.x_center;
+    const float y_center = fp::mul(box[1] / o.y_scale, a.h) + a.y_center;
+    float w, h;
+    if (o.apply_exponential_on_box_size) {
+      w = std::exp(box[2] / o.w_scale) * a.w;
+      h = std::exp(box[3] / o.h_scale) * a.h;
+    } else {
+      w = box[2] / o.w_scale * a.w;
+      h = box[3] / o.h_scale * a.h;
+    }
+    const float ymin = y_center - h / 2.f, xmin = x_center - w / 2.f;
+    const float ymax = y_center + h / 2.f, xmax = x_center + w / 2.f;
+    RawDetection d;
+    d.xmin = xmin;
+    d.ymin = ymin;
+    d.width = xmax - xmin;
+    d.height = ymax - ymin;
+    if (d.width < 0 || d.height < 0 || std::isnan(d.width) || std::isnan(d.height)) continue;
+    const float* kp = r + o.keypoint_coord_offset;
+    for (int k = 0; k < o.num_keypoints; ++k) {
+      d.keypoints[std::size_t(k)][0] = fp::mul(kp[2 * k] / o.x_scale, a.w) + a.x_center;
+      d.keypoints[std::size_t(k)][1] = fp::mul(kp[2 * k + 1] / o.y_scale, a.h) + a.y_center;
+    }
+    d.score = score;
+    out.push_back(d);
+  }
+}
+
+/// Decoding options from a converted detector's metadata (detector.* records), checked against
+/// the anchor count the metadata's anchor options produce.
+template <class ModelT>
+Status read_decode_options(const ModelT& m, DecodeOptions* o) {
+  DecodeOptions r;
+  int32_t v = 0;
+  if (!m.meta_i32("detector.num_boxes", &v)) return Status::error("detector metadata: missing i32 'detector.num_boxes'");
+  r.num_boxes = v;
+  if (!m.meta_i32("detector.num_coords", &v)) return Status::error("detector metadata: missing i32 'detector.num_coords'");
+  r.num_coords = v;
+  if (!m.meta_i32("detector.num_keypoints", &v))
+    return Status::error("detector metadata: missing i32 'detector.num_keypoints'");
+  r.num_keypoints = v;
+  float scale = 0;
+  if (!detail::meta_number(m, "detector.box_scale", &scale))
+    return Status::error("detector metadata: missing number 'detector.box_scale'");
+  r.x_scale = r.y_scale = r.w_scale = r.h_scale = scale;
+  if (!detail::meta_number(m, "detector.score_clipping", &r.score_clipping_thresh))
+    return Status::error("detector metadata: missing number 'detector.score_clipping'");
+  Status s = validate_decode_options(r, std::size_t(r.num_boxes));
+  if (!s) return s.prefix("detector metadata");
+  *o = r;
+  return Status::ok();
+}
+
+}  // namespace facekit

@@ -1,0 +1,377 @@
+// facekit/image/warp.hpp - MediaPipe's CPU crop: rotated ROI -> N_w x N_h tensor, bit-exact.
+//
+//   float tensor[256 * 256 * 3];
+//   facekit::RotatedRect roi{cx, cy, w, h, angle};
+//   auto st = facekit::crop_to_tensor(img.view(), roi, 256, 256, facekit::BorderMode::replicate,
+//                                     0.0f, 1.0f, tensor);
+//
+// ImageToTensorCalculator's OpenCV converter (../shared face-pipeline-spec 0.3 step 4) makes an
+// 8-bit crop with OpenCV's fixed-point warpPerspective and maps each byte v to v * scale + offset.
+// This file reproduces its arithmetic step by step, in OpenCV's order of operations:
+//   1. the ROI's corners as cv::RotatedRect::points computes them (float32);
+//   2. getPerspectiveTransform: an 8x8 system solved by OpenCV's LU (partial pivoting, back
+//      substitution that DIVIDES by the pivot: a reciprocal multiply changes the last bit of the
+//      matrix, and with it whole pixels of letterboxed non-square images);
+//   3. the closed-form 3x3 inverse (cv::invert);
+//   4. per output pixel the source position rounded half-to-even to 1/32 pixel, computed per
+//      block of 16 rows x up to 64 columns exactly as WarpPerspectiveInvoker does;
+//   5. bilinear sampling with integer weights, (sum + 16384) >> 15, BORDER_CONSTANT(0) or
+//      BORDER_REPLICATE rules of remapBilinear.
+// No heap allocation; the pixel loops are specialised per input format.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "../config.hpp"
+#include "../status.hpp"
+#include "fp.hpp"
+#include "geometry.hpp"
+#include "image.hpp"
+
+namespace facekit {
+
+/// What a sample outside the image reads: MediaPipe's BORDER_ZERO (the detector) or
+/// BORDER_REPLICATE (landmark crops; also what MediaPipe uses when the mode is unset).
+enum class BorderMode { zero, replicate };
+
+/// The homographies of one crop as OpenCV computes them (row-major 3x3, double).
+struct CropTransform {
+  std::array<double, 9> forward{};  ///< image pixel -> output pixel (getPerspectiveTransform)
+  std::array<double, 9> inverse{};  ///< output pixel -> image position (what is sampled)
+};
+
+/// cv::RotatedRect::points: bottom-left, top-left, top-right, bottom-right corners (float32).
+inline std::array<std::array<float, 2>, 4> rect_corners(const RotatedRect& roi) noexcept {
+  // MediaPipe passes the angle in degrees as float: (rotation * 180.f) / M_PI.
+  const float angle_deg = float(double(roi.angle_rad * 180.0f) / 3.14159265358979323846);
+  const double rad = double(angle_deg) * 3.14159265358979323846 / 180.0;
+  const float b = float(std::cos(rad)) * 0.5f;
+  const float a = float(std::sin(rad)) * 0.5f;
+  const float cx = roi.cx, cy = roi.cy, w = roi.w, h = roi.h;
+  std::array<std::array<float, 2>, 4> p;
+  p[0] = {cx - fp::mul(a, h) - fp::mul(b, w), cy + fp::mul(b, h) - fp::mul(a, w)};
+  p[1] = {cx + fp::mul(a, h) - fp::mul(b, w), cy - fp::mul(b, h) - fp::mul(a, w)};
+  p[2] = {fp::mul(2.0f, cx) - p[0][0], fp::mul(2.0f, cy) - p[0][1]};
+  p[3] = {fp::mul(2.0f, cx) - p[1][0], fp::mul(2.0f, cy) - p[1][1]};
+  return p;
+}
+
+namespace detail {
+
+/// hal::LU64f on an 8x8 system (a row-major, b right-hand side, solution left in b).
+inline bool lu_solve8(double a[8][8], double b[8]) noexcept {
+  const int m = 8;
+  for (int i = 0; i < m; ++i) {
+    int k = i;
+    for (int j = i + 1; j < m; ++j)
+      if (std::fabs(a[j][i]) > std::fabs(a[k][i])) k = j;
+    if (!(std::fabs(a[k][i]) >= DBL_EPSILON * 100)) return false;
+    if (k != i) {
+      for (int j = i; j < m; ++j) std::swap(a[i][j], a[k][j]);
+      std::swap(b[i], b[k]);
+    }
+    const double d = -1.0 / a[i][i];
+    for (int j = i + 1; j < m; ++j) {
+      const double alpha = a[j][i] * d;
+      for (int c = i + 1; c < m; ++c) a[j][c] += fp::mul(alpha, a[i][c]);
+      b[j] += fp::mul(alpha, b[i]);
+    }
+  }
+  for (int i = m - 1; i >= 0; --i) {
+    double s = b[i];
+    for (int c = i + 1; c < m; ++c) s -= fp::mul(a[i][c], b[c]);
+    b[i] = s / a[i][i];
+  }
+  return true;
+}
+
+inline bool invert3(const std::array<double, 9>& s, std::array<double, 9>* t) noexcept {
+  using fp::mul;
+  const double m00 = s[0], m01 = s[1], m02 = s[2], m10 = s[3], m11 = s[4], m12 = s[5], m20 = s[6], m21 = s[7],
+               m22 = s[8];
+  const double det = mul(m00, mul(m11, m22) - mul(m12, m21)) - mul(m01, mul(m10, m22) - mul(m12, m20)) +
+                     mul(m02, mul(m10, m21) - mul(m11, m20));
+  if (det == 0) return false;
+  const double r = 1.0 / det;
+  *t = {(mul(m11, m22) - mul(m12, m21)) * r, (mul(m02, m21) - mul(m01, m22)) * r, (mul(m01, m12) - mul(m02, m11)) * r,
+        (mul(m12, m20) - mul(m10, m22)) * r, (mul(m00, m22) - mul(m02, m20)) * r, (mul(m02, m10) - mul(m00, m12)) * r,
+        (mul(m10, m21) - mul(m11, m20)) * r, (mul(m01, m20) - mul(m00, m21)) * r, (mul(m00, m11) - mul(m01, m10)) * r};
+  return true;
+}
+
+inline Status check_crop_args(const ImageView& image, const RotatedRect& roi, int out_w, int out_h, const void* out) {
+  FACEKIT_RETURN_IF_ERROR(image.validate());
+  if (out_w <= 0 || out_h <= 0 || out_w > FACEKIT_MAX_IMAGE_DIM || out_h > FACEKIT_MAX_IMAGE_DIM)
+    return Status::error("crop: output size %dx%d is outside 1..%d per side", out_w, out_h, FACEKIT_MAX_IMAGE_DIM);
+  if (out == nullptr) return Status::error("crop: output buffer is null");
+  if (!std::isfinite(roi.cx) || !std::isfinite(roi.cy) || !std::isfinite(roi.angle_rad))
+    return Status::error("crop: ROI centre (%g, %g) or angle %g is not finite", double(roi.cx), double(roi.cy),
+                         double(roi.angle_rad));
+  if (!(roi.w > 0) || !(roi.h > 0) || !std::isfinite(roi.w) || !std::isfinite(roi.h))
+    return Status::error("crop: ROI size %gx%g must be positive and finite", double(roi.w), double(roi.h));
+  return Status::ok();
+}
+
+// OpenCV's clip(): x >= a ? (x < b ? x : b - 1) : a.
+inline int clip_index(int x, int n) noexcept { return x >= 0 ? (x < n ? x : n - 1) : 0; }
+
+/// Source byte offsets of the output channels R, G, B inside one input pixel (RGB/RGBA or BGR).
+template <int CN, bool Bgr>
+struct Layout {
+  static constexpr int cn = CN, r = Bgr ? 2 : 0, g = 1, b = Bgr ? 0 : 2;
+};
+
+/// remapBilinear outside the interior (a neighbour may be off the image): 8-bit R, G, B of the
+/// source position (sx + fx/32, sy + fy/32).
+template <class L, bool Zero>
+void sample_border(const ImageView& img, int sx, int sy, int fx, int fy, int v[3]) noexcept {
+  constexpr int CN = L::cn;
+  const uint8_t *p00, *p01, *p10, *p11;
+  if (Zero) {
+    if (sx >= img.width || sx + 1 < 0 || sy >= img.height || sy + 1 < 0) {
+      v[0] = v[1] = v[2] = 0;  // the whole pixel is the border value
+      return;
+    }
+    // Neighbours outside the image read as 0: point them at a zero pixel.
+    static constexpr uint8_t kZero[4] = {0, 0, 0, 0};
+    const bool x0 = sx >= 0, x1 = sx + 1 < img.width, y0 = sy >= 0, y1 = sy + 1 < img.height;
+    p00 = x0 && y0 ? img.row(sy) + sx * CN : kZero;
+    p01 = x1 && y0 ? img.row(sy) + (sx + 1) * CN : kZero;
+    p10 = x0 && y1 ? img.row(sy + 1) + sx * CN : kZero;
+    p11 = x1 && y1 ? img.row(sy + 1) + (sx + 1) * CN : kZero;
+  } else {
+    const int x0 = clip_index(sx, img.width), x1 = clip_index(sx + 1, img.width);
+    const uint8_t* r0 = img.row(clip_index(sy, img.height));
+    const uint8_t* r1 = img.row(clip_index(sy + 1, img.height));
+    p00 = r0 + x0 * CN;
+    p01 = r0 + x1 * CN;
+    p10 = r1 + x0 * CN;
+    p11 = r1 + x1 * CN;
+  }
+  const int w00 = 32 * (32 - fx) * (32 - fy), w01 = 32 * fx * (32 - fy), w10 = 32 * (32 - fx) * fy,
+            w11 = 32 * fx * fy;
+  v[0] = (p00[L::r] * w00 + p01[L::r] * w01 + p10[L::r] * w10 + p11[L::r] * w11 + 16384) >> 15;
+  v[1] = (p00[L::g] * w00 + p01[L::g] * w01 + p10[L::g] * w10 + p11[L::g] * w11 + 16384) >> 15;
+  v[2] = (p00[L::b] * w00 + p01[L::b] * w01 + p10[L::b] * w10 + p11[L::b] * w11 + 16384) >> 15;
+}
+
+constexpr double kRoundMagic = 6755399441055744.0;  // 1.5 * 2^52, see fp::round_to_int
+
+/// WarpPerspectiveInvoker's line loop for one block row: source positions in 1/32 pixel,
+/// rounded half to even, returned as integral doubles. tx/ty/tw hold M0*x1, M3*x1, M6*x1.
+/// `wrow` is 32/W0 when the homography is affine (M6 == 0), else ignored.
+inline void block_row_coords(scalar_arch, const double* tx, const double* ty, const double* tw, double X0, double Y0,
+                             double W0, bool affine, double wrow, int bw, double* fx, double* fy) noexcept {
+  for (int i = 0; i < bw; ++i) {
+    double wd = wrow;
+    if (!affine) {
+      wd = W0 + tw[i];
+      wd = wd != 0 ? 32.0 / wd : 0.0;
+    }
+    fx[i] = double(fp::round_to_int((X0 + tx[i]) * wd));
+    fy[i] = double(fp::round_to_int((Y0 + ty[i]) * wd));
+  }
+}
+
+#if FACEKIT_HAS_SIMD
+template <class Arch>
+void block_row_coords(Arch, const double* tx, const double* ty, const double* tw, double X0, double Y0, double W0,
+                      bool affine, double wrow, int bw, double* fx, double* fy) noexcept {
+  using B = xsimd::batch<double, Arch>;
+  constexpr int N = int(B::size);
+  const B x0(X0), y0(Y0), w0(W0), k32(32.0), zero(0.0), hi(double(INT_MAX)), lo(double(INT_MIN)),
+      magic(kRoundMagic), wr(wrow);
+  int i = 0;
+  // No product here feeds an addition, so nothing can be contracted into an FMA.
+  for (; i + N <= bw; i += N) {
+    B wd = wr;
+    if (!affine) {
+      wd = w0 + B::load_unaligned(tw + i);
+      wd = xsimd::select(wd != zero, k32 / wd, zero);
+    }
+    B vx = (x0 + B::load_unaligned(tx + i)) * wd;
+    B vy = (y0 + B::load_unaligned(ty + i)) * wd;
+    vx = xsimd::select(vx < hi, vx, hi);  // std::min(INT_MAX, v): NaN -> INT_MAX
+    vx = xsimd::select(lo < vx, vx, lo);
+    vy = xsimd::select(vy < hi, vy, hi);
+    vy = xsimd::select(lo < vy, vy, lo);
+    ((vx + magic) - magic).store_unaligned(fx + i);
+    ((vy + magic) - magic).store_unaligned(fy + i);
+  }
+  block_row_coords(scalar_arch{}, tx + i, ty + i, tw + i, X0, Y0, W0, affine, wrow, bw - i, fx + i, fy + i);
+}
+#endif
+
+/// WarpPerspectiveInvoker + remapBilinear. sink(pixel_index, r, g, b) receives every output pixel.
+template <class Arch, class L, bool Zero, class Sink>
+void warp_pixels(const ImageView& img, const std::array<double, 9>& t, int out_w, int out_h, Sink& sink) noexcept {
+  constexpr int CN = L::cn;
+  // WarpPerspectiveInvoker's blocks (BLOCK_SZ 32): only the width matters to the arithmetic,
+  // because X0/Y0/W0 are evaluated at each block's first column.
+  const int bh0 = std::min(16, out_h);
+  const int bw0 = std::min(1024 / bh0, out_w);
+  // M*x1 per block column, each product rounded on its own.
+  alignas(64) double tx[1024], ty[1024], tw[1024], fx[1024], fy[1024];
+  for (int x1 = 0; x1 < bw0; ++x1) {
+    tx[x1] = fp::mul(t[0], double(x1));
+    ty[x1] = fp::mul(t[3], double(x1));
+    tw[x1] = fp::mul(t[6], double(x1));
+  }
+  const bool affine = t[6] == 0.0;  // then W0 + M6*x1 == W0 exactly: one division per row
+  const unsigned W1 = unsigned(img.width - 1), H1 = unsigned(img.height - 1);
+  const uint8_t* const base = img.data;
+  const std::ptrdiff_t stride = img.stride;
+  for (int y = 0; y < out_h; ++y) {
+    for (int xb = 0; xb < out_w; xb += bw0) {
+      const int bw = std::min(bw0, out_w - xb);
+      const double X0 = fp::mul(t[0], double(xb)) + fp::mul(t[1], double(y)) + t[2];
+      const double Y0 = fp::mul(t[3], double(xb)) + fp::mul(t[4], double(y)) + t[5];
+      const double W0 = fp::mul(t[6], double(xb)) + fp::mul(t[7], double(y)) + t[8];
+      const double wrow = W0 != 0 ? 32.0 / W0 : 0.0;
+      block_row_coords(Arch{}, tx, ty, tw, X0, Y0, W0, affine, wrow, bw, fx, fy);
+      int idx = y * out_w + xb;
+      for (int i = 0; i < bw; ++i, ++idx) {
+        const int X = int(fx[i]), Y = int(fy[i]);
+        // OpenCV saturates X >> 5 to int16; any position that saturation changes is far outside
+        // the image (<= FACEKIT_MAX_IMAGE_DIM), where clipping or the border gives the same pixel.
+        const int sx = X >> 5, sy = Y >> 5, ax = X & 31, ay = Y & 31;
+        if (unsigned(sx) < W1 && unsigned(sy) < H1) {
+          // sum(w * p) with w = 32*(32-ax)*(32-ay) etc., factored by rows: identical integers.
+          const uint8_t* p = base + std::ptrdiff_t(sy) * stride + sx * CN;
+          const uint8_t* q = p + stride;
+          const int bx = 32 - ax, by = 32 - ay;
+          sink(idx, ((p[L::r] * bx + p[CN + L::r] * ax) * by + (q[L::r] * bx + q[CN + L::r] * ax) * ay + 512) >> 10,
+               ((p[L::g] * bx + p[CN + L::g] * ax) * by + (q[L::g] * bx + q[CN + L::g] * ax) * ay + 512) >> 10,
+               ((p[L::b] * bx + p[CN + L::b] * ax) * by + (q[L::b] * bx + q[CN + L::b] * ax) * ay + 512) >> 10);
+        } else {
+          int v[3];
+          sample_border<L, Zero>(img, sx, sy, ax, ay, v);
+          sink(idx, v[0], v[1], v[2]);
+        }
+      }
+    }
+  }
+}
+
+template <class Arch, class L, class Sink>
+void warp_border(const ImageView& img, const std::array<double, 9>& t, int out_w, int out_h, BorderMode border,
+                 Sink& sink) noexcept {
+  if (border == BorderMode::zero)
+    warp_pixels<Arch, L, true>(img, t, out_w, out_h, sink);
+  else
+    warp_pixels<Arch, L, false>(img, t, out_w, out_h, sink);
+}
+
+template <class Arch, class Sink>
+void warp_dispatch(const ImageView& img, const std::array<double, 9>& t, int out_w, int out_h, BorderMode border,
+                   Sink& sink) noexcept {
+  switch (img.format) {
+    case PixelFormat::rgb8: warp_border<Arch, Layout<3, false>>(img, t, out_w, out_h, border, sink); break;
+    case PixelFormat::bgr8: warp_border<Arch, Layout<3, true>>(img, t, out_w, out_h, border, sink); break;
+    case PixelFormat::rgba8: warp_border<Arch, Layout<4, false>>(img, t, out_w, out_h, border, sink); break;
+  }
+}
+
+}  // namespace detail
+
+/// getPerspectiveTransform(corners of roi -> output corners) and its inverse, as OpenCV computes
+/// them. Fails only for a degenerate ROI (zero or non-finite size).
+inline Status crop_transform(const RotatedRect& roi, int out_w, int out_h, CropTransform* out) {
+  const auto src = rect_corners(roi);
+  const float dst[4][2] = {{0.0f, float(out_h)}, {0.0f, 0.0f}, {float(out_w), 0.0f}, {float(out_w), float(out_h)}};
+  double a[8][8] = {}, b[8];
+  for (int i = 0; i < 4; ++i) {
+    const float x = src[std::size_t(i)][0], y = src[std::size_t(i)][1], u = dst[i][0], v = dst[i][1];
+    a[i][0] = a[i + 4][3] = x;
+    a[i][1] = a[i + 4][4] = y;
+    a[i][2] = a[i + 4][5] = 1;
+    a[i][6] = -x * u;  // float32 products, as OpenCV forms them
+    a[i][7] = -y * u;
+    a[i + 4][6] = -x * v;
+    a[i + 4][7] = -y * v;
+    b[i] = u;
+    b[i + 4] = v;
+  }
+  if (!detail::lu_solve8(a, b))
+    return Status::error("crop: ROI (%g, %g, %gx%g, %g rad) gives a singular perspective system", double(roi.cx),
+                         double(roi.cy), double(roi.w), double(roi.h), double(roi.angle_rad));
+  out->forward = {b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], 1.0};
+  if (!detail::invert3(out->forward, &out->inverse))
+    return Status::error("crop: ROI (%g, %g, %gx%g, %g rad) gives a singular homography", double(roi.cx),
+                         double(roi.cy), double(roi.w), double(roi.h), double(roi.angle_rad));
+  return Status::ok();
+}
+
+/// The 8-bit RGB crop (out_h x out_w x 3, row-major) that MediaPipe converts to floats.
+template <class Arch = default_arch>
+Status crop_to_u8(const ImageView& image, const RotatedRect& roi, int out_w, int out_h, BorderMode border,
+                         uint8_t* out) {
+  FACEKIT_RETURN_IF_ERROR(detail::check_crop_args(image, roi, out_w, out_h, out));
+  CropTransform tr;
+  FACEKIT_RETURN_IF_ERROR(crop_transform(roi, out_w, out_h, &tr));
+  auto sink = [out](int i, int r, int g, int b) {
+    uint8_t* d = out + std::size_t(i) * 3;
+    d[0] = uint8_t(r);
+    d[1] = uint8_t(g);
+    d[2] = uint8_t(b);
+  };
+  detail::warp_dispatch<Arch>(image, tr.inverse, out_w, out_h, border, sink);
+  return Status::ok();
+}
+
+/// MediaPipe's value conversion of the 8-bit crop: v * scale + offset in float32, two roundings,
+/// scale = (max - min) / 255, offset = min. lut[v] for v = 0..255.
+inline Status value_lut(float range_min, float range_max, float lut[256]) {
+  if (!(range_min < range_max) || !std::isfinite(range_min) || !std::isfinite(range_max))
+    return Status::error("crop: value range [%g, %g] must be finite with min < max", double(range_min),
+                         double(range_max));
+  const float scale = (range_max - range_min) / (255.0f - 0.0f);
+  const float offset = range_min - fp::mul(0.0f, scale);
+  for (int v = 0; v < 256; ++v) lut[v] = fp::mul(float(v), scale) + offset;
+  return Status::ok();
+}
+
+/// The float tensor (NHWC, out_h x out_w x 3, RGB) MediaPipe feeds to a model for this ROI.
+/// Every pixel is written; no allocation. Arch only selects how coordinates are computed: every
+/// architecture gives the same bytes.
+template <class Arch = default_arch>
+Status crop_to_tensor(const ImageView& image, const RotatedRect& roi, int out_w, int out_h, BorderMode border,
+                             float range_min, float range_max, float* out) {
+  FACEKIT_RETURN_IF_ERROR(detail::check_crop_args(image, roi, out_w, out_h, out));
+  float lut[256];
+  FACEKIT_RETURN_IF_ERROR(value_lut(range_min, range_max, lut));
+  CropTransform tr;
+  FACEKIT_RETURN_IF_ERROR(crop_transform(roi, out_w, out_h, &tr));
+  auto sink = [out, &lut](int i, int r, int g, int b) {
+    float* d = out + std::size_t(i) * 3;
+    d[0] = lut[r];
+    d[1] = lut[g];
+    d[2] = lut[b];
+  };
+  detail::warp_dispatch<Arch>(image, tr.inverse, out_w, out_h, border, sink);
+  return Status::ok();
+}
+
+/// The detector's input: the whole image (optionally rotated) letterboxed into out_w x out_h
+/// with BORDER_ZERO, values in [range_min, range_max]. `crop_to_image` receives the matrix that
+/// maps tensor-normalised points back to image-normalised ones (spec 1.5); may be null.
+template <class Arch = default_arch>
+Status letterbox_whole_image(const ImageView& image, int out_w, int out_h, float range_min, float range_max,
+                                    float* out, Matrix4* crop_to_image, float rotation_rad = 0.0f) {
+  FACEKIT_RETURN_IF_ERROR(image.validate());
+  RotatedRect roi = whole_image_rect(image.width, image.height);
+  roi.angle_rad = rotation_rad;
+  auto padded = pad_roi(roi, out_w, out_h, true);
+  if (!padded) return padded.status();
+  FACEKIT_RETURN_IF_ERROR(
+      crop_to_tensor<Arch>(image, padded->roi, out_w, out_h, BorderMode::zero, range_min, range_max, out));
+  if (crop_to_image) *crop_to_image = crop_to_image_matrix(padded->roi, image.width, image.height);
+  return Status::ok();
+}
+
+}  // namespace facekit

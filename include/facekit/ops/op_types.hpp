@@ -1,0 +1,125 @@
+// facekit/ops/op_types.hpp - facekit's op set: the op codes and typed parameters stored in model
+// files (docs/model-format.md). Shared by the converter, the loader and the executor.
+//
+// Every op has up to kMaxOpInputs inputs and kMaxOpOutputs outputs (tensor indices; kNoTensor
+// marks an absent optional input) and a fixed 64-byte parameter block whose meaning depends on
+// the op code. Activations are NHWC float32 with batch 1.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+namespace facekit {
+
+/// Op codes. Values are part of the file format: never renumber, only append.
+enum class OpType : uint32_t {
+  conv2d = 1,     ///< in: x, packed weights (conv2d_oc_tile), [prelu alpha], [residual]
+  dwconv2d = 2,   ///< in: x, packed weights (dwconv2d_c_tile), [prelu alpha], [residual]
+  maxpool2d = 3,  ///< in: x
+  add = 4,        ///< in: a, b (b may have fewer channels: it is zero-extended), [prelu alpha]
+  relu = 5,       ///< in: x
+  prelu = 6,      ///< in: x, alpha (channel_padded)
+  reshape = 7,    ///< in: x (the output shares x's memory)
+  concat = 8,     ///< in: x0..xn along Concat::axis
+  pad = 9,        ///< in: x; constant padding per NHWC dimension
+  logistic = 10,  ///< in: x
+  // Reserved for later work (attention mesh custom ops, blendshape MLP-Mixer); the numbers are
+  // taken so that the format does not change when they land.
+  mul = 11,
+  layer_norm = 12,
+  mlp_mixer_block = 13,
+  landmarks_to_transform_matrix = 14,
+  transform_tensor_bilinear = 15,
+  transform_landmarks = 16,
+};
+
+inline const char* op_type_name(OpType t) noexcept {
+  switch (t) {
+    case OpType::conv2d: return "conv2d";
+    case OpType::dwconv2d: return "dwconv2d";
+    case OpType::maxpool2d: return "maxpool2d";
+    case OpType::add: return "add";
+    case OpType::relu: return "relu";
+    case OpType::prelu: return "prelu";
+    case OpType::reshape: return "reshape";
+    case OpType::concat: return "concat";
+    case OpType::pad: return "pad";
+    case OpType::logistic: return "logistic";
+    case OpType::mul: return "mul";
+    case OpType::layer_norm: return "layer_norm";
+    case OpType::mlp_mixer_block: return "mlp_mixer_block";
+    case OpType::landmarks_to_transform_matrix: return "landmarks_to_transform_matrix";
+    case OpType::transform_tensor_bilinear: return "transform_tensor_bilinear";
+    case OpType::transform_landmarks: return "transform_landmarks";
+  }
+  return nullptr;
+}
+
+/// Activation fused into the end of an op (after bias and residual).
+enum class Activation : uint32_t { none = 0, relu = 1, relu6 = 2, prelu = 3 };
+
+constexpr uint32_t kNoTensor = 0xFFFFFFFFu;
+constexpr int kMaxOpInputs = 8;
+constexpr int kMaxOpOutputs = 2;
+constexpr int kOpParamWords = 16;
+
+/// Input slots of conv2d / dwconv2d.
+enum ConvInput : int { kConvX = 0, kConvWeights = 1, kConvAlpha = 2, kConvResidual = 3 };
+
+/// conv2d and dwconv2d. Output = act(conv(x) + bias + residual), where the residual (if present)
+/// has out_c or fewer channels and is zero-extended (MediaPipe's channel-padding shortcut).
+struct Conv2dParams {
+  int32_t kernel_h, kernel_w;
+  int32_t stride_h, stride_w;
+  int32_t dilation_h, dilation_w;
+  int32_t pad_top, pad_left, pad_bottom, pad_right;
+  Activation activation;
+};
+
+/// maxpool2d. Padded taps are ignored (TFLite semantics).
+struct Pool2dParams {
+  int32_t kernel_h, kernel_w;
+  int32_t stride_h, stride_w;
+  int32_t pad_top, pad_left, pad_bottom, pad_right;
+  Activation activation;
+};
+
+/// add: out = act(a + zero_extend(b)).
+struct AddParams {
+  Activation activation;
+};
+
+/// concat along `axis` (0..rank-1 of the output).
+struct ConcatParams {
+  int32_t axis;
+};
+
+/// pad: before/after counts for each of the 4 NHWC dimensions, constant value.
+struct PadParams {
+  int32_t before[4];
+  int32_t after[4];
+  float value;
+};
+
+/// Parameter block as stored in the file.
+struct OpParams {
+  uint32_t words[kOpParamWords];
+
+  template <class P>
+  P as() const noexcept {
+    static_assert(sizeof(P) <= sizeof(words) && std::is_trivially_copyable<P>::value, "param block");
+    P p;
+    std::memcpy(&p, words, sizeof(P));
+    return p;
+  }
+  template <class P>
+  static OpParams from(const P& p) noexcept {
+    static_assert(sizeof(P) <= sizeof(words) && std::is_trivially_copyable<P>::value, "param block");
+    OpParams o{};
+    std::memcpy(o.words, &p, sizeof(P));
+    return o;
+  }
+};
+
+}  // namespace facekit

@@ -1,0 +1,76 @@
+#include "alloc_counter.hpp"
+
+#include <cstdlib>
+#include <new>
+
+namespace alloc_counter {
+std::atomic<bool>& armed() {
+  static std::atomic<bool> a{false};
+  return a;
+}
+std::atomic<long>& count() {
+  static std::atomic<long> c{0};
+  return c;
+}
+}  // namespace alloc_counter
+
+namespace {
+inline void note() {
+  if (alloc_counter::armed().load(std::memory_order_relaxed)) alloc_counter::count().fetch_add(1);
+}
+void* counted_new(std::size_t n, std::size_t align) {
+  note();
+  void* p = align > alignof(std::max_align_t) ? std::aligned_alloc(align, (n + align - 1) / align * align)
+                                              : std::malloc(n ? n : 1);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+}  // namespace
+
+void* operator new(std::size_t n) { return counted_new(n, 0); }
+void* operator new[](std::size_t n) { return counted_new(n, 0); }
+void* operator new(std::size_t n, std::align_val_t a) { return counted_new(n, std::size_t(a)); }
+void* operator new[](std::size_t n, std::align_val_t a) { return counted_new(n, std::size_t(a)); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+#if defined(__SANITIZE_ADDRESS__)
+#define FACEKIT_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FACEKIT_TEST_ASAN 1
+#endif
+#endif
+
+#if !defined(FACEKIT_TEST_ASAN) && defined(__GLIBC__)
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* malloc(std::size_t n) {
+  note();
+  return __libc_malloc(n);
+}
+void* calloc(std::size_t a, std::size_t b) {
+  note();
+  return __libc_calloc(a, b);
+}
+void* realloc(void* p, std::size_t n) {
+  note();
+  return __libc_realloc(p, n);
+}
+}
+namespace alloc_counter {
+bool counts_malloc() { return true; }
+}
+#else
+namespace alloc_counter {
+bool counts_malloc() { return false; }
+}
+#endif

@@ -1,0 +1,526 @@
+// Image input and MediaPipe's CPU crop (pipeline spec 0.1-0.3).
+//
+// The crop must reproduce MediaPipe's bytes exactly. Golden data: tests/data/crops, written by
+// tests/gen/make_crop_golden.py (a numpy implementation of the spec rules, cross-checked there
+// against OpenCV). Real-image cases are stored as PNG crops and compared byte by byte; the
+// synthetic-pattern cases (detector letterbox for every image size in ../shared/golden, where
+// exact 1/64-pixel rounding ties occur, plus 192/256 landmark-style crops) by CRC-32.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "alloc_counter.hpp"
+#include "facekit/image/geometry.hpp"
+#include "facekit/image/image.hpp"
+#include "facekit/image/warp.hpp"
+#include "facekit/model/format.hpp"
+#include "test_util.hpp"
+
+using namespace facekit;
+using nlohmann::json;
+
+namespace {
+
+json crop_cases() {
+  std::ifstream in(test_util::source_path("tests/data/crops/cases.json"));
+  REQUIRE_MESSAGE(in.good(), "missing tests/data/crops/cases.json (run tests/gen/make_crop_golden.py)");
+  return json::parse(in);
+}
+
+RotatedRect roi_of(const json& c) {
+  const json& r = c.at("roi");
+  return {r.at("cx").get<float>(), r.at("cy").get<float>(), r.at("w").get<float>(), r.at("h").get<float>(),
+          r.at("angle_rad").get<float>()};
+}
+
+BorderMode border_of(const json& c) {
+  return c.at("border").get<std::string>() == "zero" ? BorderMode::zero : BorderMode::replicate;
+}
+
+// The pattern of make_crop_golden.py synthetic_image().
+Image synthetic(int w, int h) {
+  Image img(w, h);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c) {
+        const uint32_t v = uint32_t(x) * 2654435761u + uint32_t(y) * 40503u + uint32_t(c) * 977u;
+        img.pixels[(std::size_t(y) * std::size_t(w) + std::size_t(x)) * 3 + std::size_t(c)] = uint8_t((v >> 13) & 255);
+      }
+  return img;
+}
+
+// The same pixels as another format, with `pad` spare bytes at the end of each row.
+std::vector<uint8_t> convert(const Image& img, PixelFormat f, int pad) {
+  const int cn = channels_of(f);
+  const std::size_t stride = std::size_t(img.width * cn + pad);
+  std::vector<uint8_t> out(stride * std::size_t(img.height), 0xEE);
+  for (int y = 0; y < img.height; ++y)
+    for (int x = 0; x < img.width; ++x) {
+      const uint8_t* s = img.pixels.data() + (std::size_t(y) * std::size_t(img.width) + std::size_t(x)) * 3;
+      uint8_t* d = out.data() + std::size_t(y) * stride + std::size_t(x * cn);
+      d[0] = f == PixelFormat::bgr8 ? s[2] : s[0];
+      d[1] = s[1];
+      d[2] = f == PixelFormat::bgr8 ? s[0] : s[2];
+      if (cn == 4) d[3] = uint8_t(x * 7 + y);  // alpha must be ignored
+    }
+  return out;
+}
+
+std::size_t differing(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
+  std::size_t n = a.size() == b.size() ? 0 : std::max(a.size(), b.size());
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) n += a[i] != b[i];
+  return n;
+}
+
+std::string error_of(const Expected<Image>& e) { return e ? std::string() : std::string(e.status().message()); }
+
+bool contains(const std::string& s, const char* what) { return s.find(what) != std::string::npos; }
+
+std::string temp_file(const std::string& name, const std::vector<uint8_t>& bytes) {
+  const auto path = std::filesystem::temp_directory_path() / ("facekit_test_image_" + name);
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  return path.string();
+}
+
+void put_be32(std::vector<uint8_t>& b, uint32_t v) {
+  for (int s = 24; s >= 0; s -= 8) b.push_back(uint8_t(v >> s));
+}
+void put_le(std::vector<uint8_t>& b, uint32_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) b.push_back(uint8_t(v >> (8 * i)));
+}
+
+// A PNG whose IHDR declares w x h (no pixel data: only the header is valid).
+std::vector<uint8_t> png_header(uint32_t w, uint32_t h) {
+  std::vector<uint8_t> b = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+  std::vector<uint8_t> chunk = {'I', 'H', 'D', 'R'};
+  put_be32(chunk, w);
+  put_be32(chunk, h);
+  chunk.insert(chunk.end(), {8, 2, 0, 0, 0});  // 8-bit RGB, deflate, no filter, no interlace
+  put_be32(b, 13);
+  b.insert(b.end(), chunk.begin(), chunk.end());
+  put_be32(b, format::crc32(chunk.data(), chunk.size()));
+  put_be32(b, 0);
+  const uint8_t iend[4] = {'I', 'E', 'N', 'D'};
+  b.insert(b.end(), iend, iend + 4);
+  put_be32(b, format::crc32(iend, 4));
+  return b;
+}
+
+// A 24-bit BMP header declaring w x h, followed by a few bytes of pixels.
+std::vector<uint8_t> bmp_header(uint32_t w, uint32_t h) {
+  std::vector<uint8_t> b = {'B', 'M'};
+  put_le(b, 54 + 64, 4);
+  put_le(b, 0, 4);
+  put_le(b, 54, 4);
+  put_le(b, 40, 4);  // BITMAPINFOHEADER
+  put_le(b, w, 4);
+  put_le(b, h, 4);
+  put_le(b, 1, 2);   // planes
+  put_le(b, 24, 2);  // bits per pixel
+  put_le(b, 0, 4);   // BI_RGB
+  put_le(b, 0, 4);
+  put_le(b, 2835, 4);
+  put_le(b, 2835, 4);
+  put_le(b, 0, 4);
+  put_le(b, 0, 4);
+  b.resize(b.size() + 64, 0x55);
+  return b;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// ImageView / Image / decoding
+
+TEST_CASE("image: ImageView::validate names the bad field and value") {
+  std::vector<uint8_t> px(16 * 16 * 4, 0);
+  auto msg = [](const ImageView& v) { return std::string(v.validate().message()); };
+  CHECK(ImageView{px.data(), 16, 16, 48, PixelFormat::rgb8}.validate());
+  CHECK(ImageView{px.data(), 16, 16, 64, PixelFormat::rgba8}.validate());
+  CHECK(ImageView{px.data(), 16, 16, 50, PixelFormat::bgr8}.validate());  // padded rows are fine
+  CHECK(contains(msg({nullptr, 16, 16, 48, PixelFormat::rgb8}), "null"));
+  CHECK(contains(msg({px.data(), 0, 16, 48, PixelFormat::rgb8}), "width 0"));
+  CHECK(contains(msg({px.data(), 16, -3, 48, PixelFormat::rgb8}), "height -3"));
+  CHECK(contains(msg({px.data(), FACEKIT_MAX_IMAGE_DIM + 1, 1, (FACEKIT_MAX_IMAGE_DIM + 1) * 3, PixelFormat::rgb8}),
+                 "FACEKIT_MAX_IMAGE_DIM"));
+  CHECK(contains(msg({px.data(), 1, FACEKIT_MAX_IMAGE_DIM + 1, 3, PixelFormat::rgb8}), "height"));
+  const std::string s = msg({px.data(), 16, 16, 63, PixelFormat::rgba8});
+  CHECK(contains(s, "stride 63"));
+  CHECK(contains(s, "rgba8"));
+  CHECK(contains(msg({px.data(), 16, 16, -48, PixelFormat::rgb8}), "stride -48"));
+  CHECK(contains(msg({px.data(), 16, 16, 48, PixelFormat(7)}), "pixel format 7"));
+}
+
+TEST_CASE("image: load_image decodes like stbi_load(..., 3)") {
+  // make_crop_golden.py recorded the CRC-32 of each source image as it decoded it.
+  const json cases = crop_cases();
+  for (const json& c : cases.at("cases")) {
+    const std::string name = c.at("image");
+    CAPTURE(name);
+    auto img = load_image(test_util::shared_path("images/" + name));
+    REQUIRE_MESSAGE(img, img.status().message());
+    CHECK(img->width == c.at("width").get<int>());
+    CHECK(img->height == c.at("height").get<int>());
+    CHECK(img->pixels.size() == std::size_t(img->width) * std::size_t(img->height) * 3);
+    CHECK(format::crc32(img->pixels.data(), img->pixels.size()) == c.at("source_crc32").get<uint32_t>());
+  }
+  // RGBA PNG: alpha dropped, as stb_image does with 3 requested channels.
+  auto rgba = load_image(test_util::shared_path("images/crop_no_face.png"));
+  REQUIRE(rgba);
+  CHECK(rgba->view().validate());
+  CHECK(rgba->view().stride == 140 * 3);
+}
+
+TEST_CASE("image: load_image errors name the file and the problem") {
+  auto missing = load_image("/nonexistent/dir/photo.jpg");
+  REQUIRE_FALSE(missing);
+  CHECK(contains(error_of(missing), "/nonexistent/dir/photo.jpg"));
+  CHECK(contains(error_of(missing), "cannot open"));
+
+  const std::string garbage = temp_file("garbage.jpg", std::vector<uint8_t>(300, 'x'));
+  auto g = load_image(garbage);
+  REQUIRE_FALSE(g);
+  CHECK(contains(error_of(g), "not a supported image"));
+  CHECK(contains(error_of(g), garbage.c_str()));
+
+  const std::string empty = temp_file("empty.png", {});
+  CHECK_FALSE(load_image(empty));
+
+  // Declared sizes beyond FACEKIT_MAX_IMAGE_DIM are refused before any pixel is decoded.
+  const std::string big_png = temp_file("huge.png", png_header(20000, 10));
+  auto p = load_image(big_png);
+  REQUIRE_FALSE(p);
+  CHECK(contains(error_of(p), "20000x10"));
+  CHECK(contains(error_of(p), "FACEKIT_MAX_IMAGE_DIM"));
+  const std::string big_bmp = temp_file("huge.bmp", bmp_header(8, 30000));
+  auto b = load_image(big_bmp);
+  REQUIRE_FALSE(b);
+  CHECK(contains(error_of(b), "8x30000"));
+
+  // A truncated PNG (valid header, no data) passes the size check but fails to decode.
+  const std::string trunc = temp_file("truncated.png", png_header(64, 64));
+  auto t = load_image(trunc);
+  REQUIRE_FALSE(t);
+  CHECK(contains(error_of(t), "decoding failed"));
+
+  for (const std::string& f : {garbage, empty, big_png, big_bmp, trunc}) std::remove(f.c_str());
+}
+
+TEST_CASE("image: load_image_from_memory") {
+  std::ifstream in(test_util::shared_path("images/Tom_Hanks_54745.png"), std::ios::binary);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE(bytes.size() > 100);
+  auto img = load_image_from_memory(bytes.data(), bytes.size());
+  REQUIRE_MESSAGE(img, img.status().message());
+  auto file = load_image(test_util::shared_path("images/Tom_Hanks_54745.png"));
+  REQUIRE(file);
+  CHECK(img->pixels == file->pixels);
+
+  CHECK(contains(error_of(load_image_from_memory(nullptr, 10)), "null"));
+  CHECK(contains(error_of(load_image_from_memory(bytes.data(), 0)), "0 bytes"));
+  const std::vector<uint8_t> junk(64, 0x42);
+  CHECK(contains(error_of(load_image_from_memory(junk.data(), junk.size())), "not a supported image"));
+  const auto huge = png_header(10, 17000);
+  CHECK(contains(error_of(load_image_from_memory(huge.data(), huge.size())), "10x17000"));
+  const auto bmp = bmp_header(16385, 2);
+  CHECK(contains(error_of(load_image_from_memory(bmp.data(), bmp.size())), "16385x2"));
+}
+
+TEST_CASE("image: to_rgb_image converts bgr8 and rgba8") {
+  const Image img = synthetic(5, 3);
+  for (PixelFormat f : {PixelFormat::bgr8, PixelFormat::rgba8}) {
+    const auto px = convert(img, f, 3);
+    const ImageView v{px.data(), 5, 3, std::ptrdiff_t(5 * channels_of(f) + 3), f};
+    auto back = to_rgb_image(v);
+    REQUIRE(back);
+    CHECK(back->pixels == img.pixels);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Geometry
+
+TEST_CASE("geometry: normalize_radians, rects and padding") {
+  const float pi = 3.14159265358979323846f;
+  CHECK(normalize_radians(0.0f) == 0.0f);
+  CHECK(normalize_radians(3 * pi) == doctest::Approx(-pi).epsilon(1e-6));
+  CHECK(normalize_radians(-pi / 2) == doctest::Approx(-pi / 2));
+  CHECK(normalize_radians(2 * pi + 0.25f) == doctest::Approx(0.25f).epsilon(1e-5));
+
+  const RotatedRect whole = whole_image_rect(325, 402);
+  CHECK(whole.cx == 162.5f);
+  CHECK(whole.cy == 201.0f);
+  const RotatedRect px = to_pixel_rect(NormalizedRect{0.5f, 0.25f, 0.5f, 0.1f, 0.3f}, 200, 100);
+  CHECK(px.cx == 100.0f);
+  CHECK(px.cy == 25.0f);
+  CHECK(px.w == 100.0f);
+  CHECK(px.h == 10.0f);
+  CHECK(px.angle_rad == 0.3f);
+
+  // Portrait into a square tensor: width grows to the height, horizontal padding.
+  auto p = pad_roi(whole, 128, 128);
+  REQUIRE(p);
+  CHECK(p->roi.w == 402.0f);
+  CHECK(p->roi.h == 402.0f);
+  CHECK(p->padding[0] == (1.0f - 1.0f / (402.0f / 325.0f)) / 2.0f);
+  CHECK(p->padding[1] == 0.0f);
+  CHECK(p->padding[2] == p->padding[0]);
+  // Landscape: height grows, vertical padding.
+  auto q = pad_roi(whole_image_rect(1280, 886), 128, 128);
+  REQUIRE(q);
+  CHECK(q->roi.w == 1280.0f);
+  CHECK(q->roi.h == 1280.0f);
+  CHECK(q->padding[1] > 0.0f);
+  CHECK(q->padding[0] == 0.0f);
+  // No letterbox: unchanged.
+  auto r = pad_roi(whole, 128, 128, false);
+  REQUIRE(r);
+  CHECK(r->roi.w == 325.0f);
+  CHECK(r->padding == std::array<float, 4>{0, 0, 0, 0});
+  CHECK_FALSE(pad_roi(whole, 0, 128));
+  CHECK_FALSE(pad_roi(RotatedRect{0, 0, 0, 10, 0}, 128, 128));
+}
+
+TEST_CASE("geometry: crop-to-image matrix (spec 0.2 and 1.1)") {
+  // Unrotated letterbox of W x H into a square: x_img = u*S/W + 0.5 - S/(2W).
+  const int W = 1280, H = 886;
+  auto p = pad_roi(whole_image_rect(W, H), 128, 128);
+  REQUIRE(p);
+  const Matrix4 m = crop_to_image_matrix(p->roi, W, H);
+  const double S = 1280;
+  CHECK(m[0] == doctest::Approx(S / W));
+  CHECK(m[3] == doctest::Approx(0.5 - S / (2.0 * W)));
+  CHECK(m[5] == doctest::Approx(S / H));
+  CHECK(m[7] == doctest::Approx(0.5 - S / (2.0 * H)));
+  CHECK(m[1] == 0.0f);
+  CHECK(m[10] == doctest::Approx(S / W));
+  CHECK(m[15] == 1.0f);
+  const auto c = transform_point(m, 0.5f, 0.5f);
+  CHECK(c[0] == doctest::Approx(0.5));
+  CHECK(c[1] == doctest::Approx(0.5));
+
+  // Rotated: the crop's (u, v) = (1, 0.5) lies at centre + R(theta) * (w/2, 0).
+  const RotatedRect roi{100, 80, 40, 20, 0.5f};
+  const Matrix4 r = crop_to_image_matrix(roi, 200, 160);
+  const auto e = transform_point(r, 1.0f, 0.5f);
+  CHECK(e[0] * 200 == doctest::Approx(100 + 20 * std::cos(0.5)).epsilon(1e-5));
+  CHECK(e[1] * 160 == doctest::Approx(80 + 20 * std::sin(0.5)).epsilon(1e-5));
+  // flip_horizontally mirrors u.
+  const Matrix4 f = crop_to_image_matrix(roi, 200, 160, true);
+  const auto ef = transform_point(f, 0.0f, 0.5f);
+  CHECK(ef[0] == doctest::Approx(e[0]).epsilon(1e-6));
+  CHECK(ef[1] == doctest::Approx(e[1]).epsilon(1e-6));
+}
+
+TEST_CASE("warp: corners are OpenCV's boxPoints order") {
+  const auto p = rect_corners(RotatedRect{50, 40, 20, 10, 0});
+  CHECK(p[0] == std::array<float, 2>{40, 45});  // bottom-left
+  CHECK(p[1] == std::array<float, 2>{40, 35});  // top-left
+  CHECK(p[2] == std::array<float, 2>{60, 35});  // top-right
+  CHECK(p[3] == std::array<float, 2>{60, 45});  // bottom-right
+  // 90 degrees clockwise: the rect's top-left corner moves to the right of the centre.
+  const auto q = rect_corners(RotatedRect{50, 40, 20, 10, 3.14159265358979323846f / 2});
+  CHECK(q[1][0] == doctest::Approx(55));
+  CHECK(q[1][1] == doctest::Approx(30));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The crop
+
+TEST_CASE("warp: homographies equal OpenCV's to the last bit") {
+  const json cases = crop_cases();
+  int n = 0;
+  for (const char* list : {"cases", "synthetic_cases"})
+    for (const json& c : cases.at(list)) {
+      CAPTURE(c.at("name").get<std::string>());
+      CropTransform t;
+      REQUIRE(crop_transform(roi_of(c), c.at("out_width"), c.at("out_height"), &t));
+      for (int i = 0; i < 9; ++i) {
+        CHECK(t.forward[std::size_t(i)] == c.at("forward")[std::size_t(i)].get<double>());
+        CHECK(t.inverse[std::size_t(i)] == c.at("inverse")[std::size_t(i)].get<double>());
+      }
+      ++n;
+    }
+  CHECK(n >= 30);
+}
+
+TEST_CASE("warp: real-image crops are byte-identical to the golden crops") {
+  const json cases = crop_cases();
+  std::size_t total_bad = 0, total = 0;
+  for (const json& c : cases.at("cases")) {
+    const std::string name = c.at("name");
+    CAPTURE(name);
+    auto img = load_image(test_util::shared_path("images/" + c.at("image").get<std::string>()));
+    REQUIRE_MESSAGE(img, img.status().message());
+    auto gold = load_image(test_util::source_path("tests/data/crops/" + c.at("png").get<std::string>()));
+    REQUIRE_MESSAGE(gold, gold.status().message());
+    const int w = c.at("out_width"), h = c.at("out_height");
+    REQUIRE(gold->width == w);
+    REQUIRE(gold->height == h);
+    std::vector<uint8_t> out(std::size_t(w) * std::size_t(h) * 3, 0xCD);
+    REQUIRE(crop_to_u8(img->view(), roi_of(c), w, h, border_of(c), out.data()));
+    const std::size_t bad = differing(out, gold->pixels);
+    if (bad) MESSAGE(name << ": " << bad << " of " << out.size() << " bytes differ");
+    CHECK(bad == 0);
+    total_bad += bad;
+    total += out.size();
+  }
+  MESSAGE("real-image crops: " << total_bad << " of " << total << " bytes differ from the golden crops");
+}
+
+TEST_CASE("warp: synthetic crops (every golden image size letterboxed, ties included) match by CRC") {
+  const json cases = crop_cases();
+  int ties_cases = 0;
+  for (const json& c : cases.at("synthetic_cases")) {
+    const std::string name = c.at("name");
+    CAPTURE(name);
+    const Image img = synthetic(c.at("width"), c.at("height"));
+    const int w = c.at("out_width"), h = c.at("out_height");
+    const RotatedRect roi = roi_of(c);
+    std::vector<uint8_t> out(std::size_t(w) * std::size_t(h) * 3);
+    REQUIRE(crop_to_u8(img.view(), roi, w, h, border_of(c), out.data()));
+    CHECK(format::crc32(out.data(), out.size()) == c.at("crc32").get<uint32_t>());
+    if (c.at("rounding_ties").get<int>() > 0) ++ties_cases;
+
+    // Every input format and a padded stride give the same bytes.
+    for (PixelFormat f : {PixelFormat::bgr8, PixelFormat::rgba8}) {
+      const auto px = convert(img, f, 5);
+      const ImageView v{px.data(), img.width, img.height, std::ptrdiff_t(img.width * channels_of(f) + 5), f};
+      std::vector<uint8_t> o2(out.size());
+      REQUIRE(crop_to_u8(v, roi, w, h, border_of(c), o2.data()));
+      CHECK(differing(o2, out) == 0);
+    }
+  }
+  CHECK(ties_cases >= 8);
+}
+
+TEST_CASE("warp: every architecture gives the same bytes") {
+  // Arch only changes how the coordinates are computed (batch width); the bytes must not move.
+  const json cases = crop_cases();
+  for (const json& c : cases.at("synthetic_cases")) {
+    CAPTURE(c.at("name").get<std::string>());
+    const Image img = synthetic(c.at("width"), c.at("height"));
+    const int w = c.at("out_width"), h = c.at("out_height");
+    std::vector<uint8_t> ref(std::size_t(w) * std::size_t(h) * 3), o(ref.size());
+    REQUIRE(crop_to_u8<scalar_arch>(img.view(), roi_of(c), w, h, border_of(c), ref.data()));
+    CHECK(format::crc32(ref.data(), ref.size()) == c.at("crc32").get<uint32_t>());
+#if FACEKIT_HAS_SIMD
+    REQUIRE(crop_to_u8<xsimd::sse2>(img.view(), roi_of(c), w, h, border_of(c), o.data()));
+    CHECK(differing(o, ref) == 0);
+#if XSIMD_WITH_AVX2
+    REQUIRE(crop_to_u8<xsimd::avx2>(img.view(), roi_of(c), w, h, border_of(c), o.data()));
+    CHECK(differing(o, ref) == 0);
+#endif
+#endif
+  }
+}
+
+TEST_CASE("warp: the letterbox of the detector (spec 1.1)") {
+  // A landscape image: rows above and below the image are exactly range_min.
+  const Image img = synthetic(200, 100);
+  std::vector<float> t(128 * 128 * 3, 7.0f);
+  Matrix4 m{};
+  REQUIRE(letterbox_whole_image(img.view(), 128, 128, -1.0f, 1.0f, t.data(), &m));
+  for (int x = 0; x < 128; ++x) {
+    CHECK(t[std::size_t(x) * 3] == -1.0f);                            // row 0
+    CHECK(t[(std::size_t(127) * 128 + std::size_t(x)) * 3 + 2] == -1.0f);  // row 127
+  }
+  // Same as the explicit steps: pad the whole-image ROI, crop with BORDER_ZERO, matrix of the padded ROI.
+  auto p = pad_roi(whole_image_rect(200, 100), 128, 128);
+  REQUIRE(p);
+  std::vector<float> t2(t.size());
+  REQUIRE(crop_to_tensor(img.view(), p->roi, 128, 128, BorderMode::zero, -1.0f, 1.0f, t2.data()));
+  CHECK(std::memcmp(t.data(), t2.data(), t.size() * sizeof(float)) == 0);
+  CHECK(m == crop_to_image_matrix(p->roi, 200, 100));
+  // The tensor's centre maps to the image centre.
+  const auto c = transform_point(m, 0.5f, 0.5f);
+  CHECK(c[0] == doctest::Approx(0.5));
+  CHECK(c[1] == doctest::Approx(0.5));
+}
+
+TEST_CASE("warp: float conversion is v * scale + offset with two float32 roundings") {
+  const float ranges[2][2] = {{-1.0f, 1.0f}, {0.0f, 1.0f}};
+  for (const auto& r : ranges) {
+    float lut[256];
+    REQUIRE(value_lut(r[0], r[1], lut));
+    const float scale = (r[1] - r[0]) / 255.0f;
+    int fused_differs = 0;
+    for (int v = 0; v < 256; ++v) {
+      volatile float prod = float(v) * scale;  // volatile: rounded before the add
+      const float expect = prod + r[0];
+      CHECK(lut[v] == expect);
+      fused_differs += std::fma(float(v), scale, r[0]) != expect;
+    }
+    if (r[0] != 0.0f) CHECK(fused_differs > 0);  // the check above can tell a fused multiply-add
+  }
+  // The tensor is the LUT applied to the 8-bit crop.
+  const Image img = synthetic(37, 23);
+  const RotatedRect roi{18, 11, 30, 20, 0.7f};
+  std::vector<uint8_t> u8(24 * 16 * 3);
+  std::vector<float> f(u8.size());
+  REQUIRE(crop_to_u8(img.view(), roi, 24, 16, BorderMode::replicate, u8.data()));
+  REQUIRE(crop_to_tensor(img.view(), roi, 24, 16, BorderMode::replicate, 0.0f, 1.0f, f.data()));
+  float lut[256];
+  REQUIRE(value_lut(0.0f, 1.0f, lut));
+  for (std::size_t i = 0; i < u8.size(); ++i) CHECK(f[i] == lut[u8[i]]);
+}
+
+TEST_CASE("warp: tiny and thin images") {
+  for (auto wh : {std::array<int, 2>{1, 1}, {1, 5}, {7, 1}, {2, 2}}) {
+    const Image img = synthetic(wh[0], wh[1]);
+    std::vector<float> t(32 * 32 * 3);
+    REQUIRE(letterbox_whole_image(img.view(), 32, 32, -1.0f, 1.0f, t.data(), nullptr));
+    std::vector<uint8_t> u(32 * 32 * 3);
+    REQUIRE(crop_to_u8(img.view(), RotatedRect{0.5f, 0.5f, 3, 3, 0.2f}, 32, 32, BorderMode::replicate, u.data()));
+    // Replicating a 1x1 image gives its single colour everywhere.
+    if (wh[0] == 1 && wh[1] == 1)
+      for (std::size_t i = 0; i < u.size(); ++i) CHECK(u[i] == img.pixels[i % 3]);
+  }
+}
+
+TEST_CASE("warp: bad arguments give clear errors") {
+  const Image img = synthetic(16, 16);
+  std::vector<float> t(8 * 8 * 3);
+  auto err = [&](const ImageView& v, RotatedRect r, int w, int h, float lo, float hi, float* out) {
+    Status s = crop_to_tensor(v, r, w, h, BorderMode::zero, lo, hi, out);
+    CHECK_FALSE(s);
+    return std::string(s.message());
+  };
+  const RotatedRect ok{8, 8, 10, 10, 0};
+  CHECK(contains(err(img.view(), {8, 8, 0, 10, 0}, 8, 8, 0, 1, t.data()), "ROI size 0x10"));
+  CHECK(contains(err(img.view(), {8, 8, 10, -2, 0}, 8, 8, 0, 1, t.data()), "ROI size"));
+  CHECK(contains(err(img.view(), {NAN, 8, 10, 10, 0}, 8, 8, 0, 1, t.data()), "not finite"));
+  CHECK(contains(err(img.view(), {8, 8, 10, 10, INFINITY}, 8, 8, 0, 1, t.data()), "not finite"));
+  CHECK(contains(err(img.view(), ok, 0, 8, 0, 1, t.data()), "output size 0x8"));
+  CHECK(contains(err(img.view(), ok, 8, 8, 0, 1, nullptr), "null"));
+  CHECK(contains(err(img.view(), ok, 8, 8, 1, 1, t.data()), "value range"));
+  CHECK(contains(err(ImageView{nullptr, 16, 16, 48, PixelFormat::rgb8}, ok, 8, 8, 0, 1, t.data()), "null"));
+  Matrix4 m;
+  CHECK_FALSE(letterbox_whole_image(ImageView{img.pixels.data(), 16, 16, 10, PixelFormat::rgb8}, 8, 8, -1, 1,
+                                    t.data(), &m));
+}
+
+TEST_CASE("warp: a crop allocates nothing") {
+  const Image img = synthetic(640, 480);
+  std::vector<float> t(256 * 256 * 3);
+  Matrix4 m;
+  REQUIRE(letterbox_whole_image(img.view(), 128, 128, -1, 1, t.data(), &m));
+  long n = -1;
+  {
+    alloc_counter::Scope scope;
+    Status a = letterbox_whole_image(img.view(), 128, 128, -1, 1, t.data(), &m);
+    Status b = crop_to_tensor(img.view(), RotatedRect{300, 200, 180, 200, 0.3f}, 256, 256, BorderMode::replicate, 0,
+                              1, t.data());
+    n = scope.allocations();
+    CHECK(a);
+    CHECK(b);
+  }
+  CHECK(n == 0);
+}

@@ -1,0 +1,53 @@
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "convert/converter.hpp"
+
+namespace facekit_cli {
+
+int cmd_convert(const std::vector<std::string>& args) {
+  std::vector<std::string> inputs;
+  std::string out_dir;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "-o" || args[i] == "--output") {
+      if (i + 1 >= args.size()) {
+        std::fprintf(stderr, "facekit convert: %s needs a directory\n", args[i].c_str());
+        return 1;
+      }
+      out_dir = args[++i];
+    } else if (args[i].size() > 1 && args[i][0] == '-') {
+      std::fprintf(stderr, "facekit convert: unknown option '%s'\n", args[i].c_str());
+      return 1;
+    } else {
+      inputs.push_back(args[i]);
+    }
+  }
+  if (inputs.empty() || out_dir.empty()) {
+    std::fprintf(stderr, "usage: facekit convert IN.(tflite|task)... -o OUT_DIR\n");
+    return 1;
+  }
+  int converted = 0, failed = 0;
+  bool unreadable = false;
+  for (const std::string& in : inputs) {
+    const facekit::convert::ConvertResult r = facekit::convert::convert_path(in, out_dir);
+    if (!r.status) {
+      std::fprintf(stderr, "facekit convert: %s\n", r.status.message());
+      unreadable = true;
+      continue;
+    }
+    for (const auto& n : r.networks) {
+      const std::string line = facekit::convert::describe(n);
+      std::fprintf(n.status ? stdout : stderr, "%s\n", line.c_str());
+    }
+    for (const auto& s : r.skipped) std::printf("%s: skipped (not a network)\n", s.c_str());
+    converted += r.converted();
+    failed += r.failed();
+  }
+  // 0: everything converted; 2: some networks use ops facekit cannot run yet; 1: nothing usable.
+  if (unreadable || converted == 0) return 1;
+  return failed ? 2 : 0;
+}
+
+}  // namespace facekit_cli

@@ -1,0 +1,11 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace facekit_cli {
+
+int cmd_convert(const std::vector<std::string>& args);
+int cmd_detect(const std::vector<std::string>& args);
+
+}  // namespace facekit_cli

@@ -1,0 +1,42 @@
+// facekit - command-line tool.
+//
+//   facekit convert IN.(tflite|task)... -o OUT_DIR
+//   facekit detect IMAGE... --models DIR [--json] [--overlay OUT.png] [--min-score S] [--nms S]
+//
+// Errors go to stderr with a non-zero exit status.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli/commands.hpp"
+
+namespace {
+
+int usage(std::FILE* f) {
+  std::fprintf(f,
+               "usage:\n"
+               "  facekit convert IN.(tflite|task)... -o OUT_DIR\n"
+               "      convert MediaPipe models into facekit model files (.fkm); a .task bundle\n"
+               "      yields one file per network. Exit 0: all converted; 2: some networks of a\n"
+               "      bundle use ops facekit cannot run yet (the others were written); 1: error.\n"
+               "  facekit detect IMAGE... --models DIR [--json] [--overlay OUT.png]\n"
+               "                [--min-score S] [--nms IOU] [--max-faces N]\n"
+               "      detect faces with DIR/face_detector.fkm; --json prints one JSON object per\n"
+               "      image per line; --overlay draws boxes and keypoints (with several images,\n"
+               "      OUT.png gets the image's name inserted: OUT-<name>.png).\n");
+  return f == stderr ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage(stderr);
+  const std::string cmd = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (cmd == "-h" || cmd == "--help" || cmd == "help") return usage(stdout);
+  if (cmd == "convert") return facekit_cli::cmd_convert(args);
+  if (cmd == "detect") return facekit_cli::cmd_detect(args);
+  std::fprintf(stderr, "facekit: unknown command '%s'\n", cmd.c_str());
+  return usage(stderr);
+}

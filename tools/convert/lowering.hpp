@@ -1,0 +1,34 @@
+// tools/convert/lowering.hpp - TFLite graph -> facekit op graph (ops/op_types.hpp).
+//
+// Folds DEQUANTIZE of float16 constants, turns SAME/VALID into explicit padding, fuses
+// activations, MediaPipe's channel-padded residual ADDs and zero spatial PADs into the
+// convolutions, removes dead ops and packs the weights (kernels/pack.hpp). Every failure names
+// the model, the source operator index and its type, e.g.
+//   "face_blendshapes.tflite: operator #3 MEAN is not supported yet".
+#pragma once
+
+#include <string>
+
+#include "convert/model_writer.hpp"
+#include "convert/tflite_reader.hpp"
+#include "facekit/status.hpp"
+
+namespace facekit {
+namespace convert {
+
+/// What the lowering did, for the conversion log and the tests.
+struct LoweringStats {
+  int source_ops = 0;              ///< operators in the TFLite subgraph
+  int dead_ops = 0;                ///< source ops whose results no graph output needs
+  int dequantize_folded = 0;       ///< DEQUANTIZE ops turned into float32 constants
+  int activations_fused = 0;       ///< RELU/RELU6/PRELU ops merged into their producer
+  int residual_adds_fused = 0;     ///< ADD ops merged into a conv2d/dwconv2d as its residual
+  int channel_pads_absorbed = 0;   ///< channel PADs replaced by add's zero-extended operand
+  int spatial_pads_folded = 0;     ///< zero spatial PADs merged into a conv2d/dwconv2d's padding
+};
+
+/// Lowers subgraph 0 of `g`. The result has no metadata yet (see model_info.hpp).
+Expected<OutModel> lower_graph(const SourceGraph& g, LoweringStats* stats);
+
+}  // namespace convert
+}  // namespace facekit
