@@ -49,6 +49,10 @@ class Model:
 MODELS = [
     Model("face_detector", "face_landmarker.task:face_detector.tflite",
           {"model": "BM_face_detector_model", "detect": "BM_face_detector_detect"}),
+    Model("landmarks", "face_landmarker.task:face_landmarks_detector.tflite",
+          {"model": "BM_face_mesh_v2_model", "detect": "BM_face_landmarker_detect"}),
+    Model("face_blendshapes", "face_landmarker.task:face_blendshapes.tflite",
+          {"model": "BM_face_blendshapes_model"}),
 ]
 
 TIME_UNIT_TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}

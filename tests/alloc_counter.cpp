@@ -31,6 +31,29 @@ void* operator new(std::size_t n) { return counted_new(n, 0); }
 void* operator new[](std::size_t n) { return counted_new(n, 0); }
 void* operator new(std::size_t n, std::align_val_t a) { return counted_new(n, std::size_t(a)); }
 void* operator new[](std::size_t n, std::align_val_t a) { return counted_new(n, std::size_t(a)); }
+// The nothrow forms too: otherwise they stay the runtime's (ASan's) while their delete is ours.
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  note();
+  return std::malloc(n ? n : 1);
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  note();
+  return std::malloc(n ? n : 1);
+}
+void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  note();
+  const std::size_t al = std::size_t(a);
+  return std::aligned_alloc(al, (n + al - 1) / al * al);
+}
+void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  note();
+  const std::size_t al = std::size_t(a);
+  return std::aligned_alloc(al, (n + al - 1) / al * al);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }

@@ -17,12 +17,12 @@ using nlohmann::json;
 
 namespace {
 
+// The library's own 8-bit -> float table (v * scale + offset with two float roundings, immune
+// to FMA contraction), the conversion MediaPipe and the golden script use.
 void fill_from_uint8(const npy::Array<uint8_t>& img, float* dst) {
-  const float scale = 2.0f / 255.0f, offset = -1.0f;
-  for (std::size_t i = 0; i < img.data.size(); ++i) {
-    const float v = float(img.data[i]) * scale;  // two roundings, as the manifest states
-    dst[i] = v + offset;
-  }
+  float lut[256];
+  REQUIRE(facekit::value_lut(-1.0f, 1.0f, lut));
+  for (std::size_t i = 0; i < img.data.size(); ++i) dst[i] = lut[img.data[i]];
 }
 
 void fill_xorshift(uint32_t seed, std::size_t n, float* dst) {

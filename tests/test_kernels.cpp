@@ -23,6 +23,8 @@
 #include <facekit/kernels/f32_pad.hpp>
 #include <facekit/kernels/pack.hpp>
 
+#include "test_archs.hpp"
+
 #include "kernel_cases.hpp"
 
 namespace {
@@ -108,36 +110,7 @@ double naive_act(double v, Activation a, float alpha) {
   return v;
 }
 
-/// The architectures every SIMD kernel is instantiated for.
-template <class F>
-void for_each_simd_arch(F&& f) {
-#if FACEKIT_HAS_SIMD
-#if XSIMD_WITH_SSE2
-  f(xsimd::sse2{});
-#endif
-#if XSIMD_WITH_AVX2
-  f(xsimd::avx2{});
-#endif
-#if XSIMD_WITH_FMA3_AVX2
-  f(xsimd::fma3<xsimd::avx2>{});
-#endif
-  using D = facekit::default_arch;
-  constexpr bool listed = false
-#if XSIMD_WITH_SSE2
-                          || std::is_same<D, xsimd::sse2>::value
-#endif
-#if XSIMD_WITH_AVX2
-                          || std::is_same<D, xsimd::avx2>::value
-#endif
-#if XSIMD_WITH_FMA3_AVX2
-                          || std::is_same<D, xsimd::fma3<xsimd::avx2>>::value
-#endif
-      ;
-  if constexpr (!listed) f(D{});
-#else
-  (void)f;
-#endif
-}
+using test_archs::for_each_simd_arch;
 
 // ---- conv2d / dwconv2d ------------------------------------------------------------------------
 
@@ -249,8 +222,8 @@ void run_conv_case(const kernel_cases::ConvCase& c) {
         std::fill(out.data(), out.data() + out.size() + 16, kSentinel);
         fn(g, d.x.data(), d.packed.data(), e, out.data());
         const std::string m = compare(out.data(), d.out_ref.data(), out.size(), c.out_c);
-        CHECK_MESSAGE(m.empty(), A::name() << " vs reference, " << what << ": " << m);
-        CHECK_MESSAGE(out.slack_intact(kSentinel), A::name() << " wrote past the output, " << what);
+        CHECK_MESSAGE(m.empty(), std::string(A::name()) << " vs reference, " << what << ": " << m);
+        CHECK_MESSAGE(out.slack_intact(kSentinel), std::string(A::name()) << " wrote past the output, " << what);
       });
     }
   }
@@ -274,8 +247,8 @@ void run_pool_case(const kernel_cases::PoolCase& c) {
     std::fill(out.data(), out.data() + n + 16, kSentinel);
     fk::select_f32_maxpool2d<A>(g)(g, x.data(), out.data());
     const std::string m = compare(out.data(), want.data(), n, c.channels);
-    CHECK_MESSAGE(m.empty(), A::name() << " vs reference, " << c.name << ": " << m);
-    CHECK_MESSAGE(out.slack_intact(kSentinel), A::name() << " wrote past the output, " << c.name);
+    CHECK_MESSAGE(m.empty(), std::string(A::name()) << " vs reference, " << c.name << ": " << m);
+    CHECK_MESSAGE(out.slack_intact(kSentinel), std::string(A::name()) << " wrote past the output, " << c.name);
   });
 }
 
@@ -287,8 +260,8 @@ void run_elt_arch(const kernel_cases::EltCase& c, const Buf& a, const Buf& b, co
   Buf want(n, kSentinel), got(n, kSentinel);
   auto check = [&](const char* op) {
     const std::string m = compare(got.data(), want.data(), n, c.channels);
-    CHECK_MESSAGE(m.empty(), A::name() << " " << op << ", " << c.name << ": " << m);
-    CHECK_MESSAGE(got.slack_intact(kSentinel), A::name() << " " << op << " wrote past the output, " << c.name);
+    CHECK_MESSAGE(m.empty(), std::string(A::name()) << " " << op << ", " << c.name << ": " << m);
+    CHECK_MESSAGE(got.slack_intact(kSentinel), std::string(A::name()) << " " << op << " wrote past the output, " << c.name);
     std::fill(got.data(), got.data() + n + 16, kSentinel);
   };
   for (Activation act : kActs) {
@@ -396,17 +369,17 @@ TEST_CASE("kernels: the fast paths are the ones selected") {
   using A = facekit::default_arch;
   namespace s = fk::simd;
   const fk::Conv2dGeometry pw{64, 64, 24, 64, 64, 28, 1, 1, 1, 1, 1, 1, 0, 0};
-  CHECK((fk::select_f32_conv2d<A>(pw, Activation::relu, true) == &s::conv2d_pointwise<A, Activation::relu, true>));
+  CHECK((fk::select_f32_conv2d<A>(pw, Activation::relu, true) == &s::conv2d_pointwise<A>));
   const fk::Conv2dGeometry first{128, 128, 3, 64, 64, 24, 5, 5, 2, 2, 1, 1, 1, 1};
-  CHECK((fk::select_f32_conv2d<A>(first, Activation::none, false) == &s::conv2d_kernel_rows<A, Activation::none, false>));
+  CHECK((fk::select_f32_conv2d<A>(first, Activation::none, false) == &s::conv2d_kernel_rows<A>));
   const fk::Conv2dGeometry dilated{13, 9, 7, 13, 9, 15, 3, 3, 1, 1, 2, 2, 2, 2};
-  CHECK((fk::select_f32_conv2d<A>(dilated, Activation::prelu, false) == &s::conv2d_taps<A, Activation::prelu, false>));
+  CHECK((fk::select_f32_conv2d<A>(dilated, Activation::prelu, false) == &s::conv2d_taps<A>));
   const fk::Conv2dGeometry dw1{64, 64, 24, 64, 64, 24, 3, 3, 1, 1, 1, 1, 1, 1};
   CHECK((fk::select_f32_dwconv2d<A>(dw1, Activation::relu, false) ==
-         &s::dwconv2d_fixed<A, 3, 3, 1, 1, Activation::relu, false>));
+         &s::dwconv2d_fixed<A, 3, 3, 1, 1, Activation::relu>));
   const fk::Conv2dGeometry dw2{64, 64, 28, 32, 32, 28, 3, 3, 2, 2, 1, 1, 0, 0};
   CHECK((fk::select_f32_dwconv2d<A>(dw2, Activation::none, true) ==
-         &s::dwconv2d_fixed<A, 3, 3, 2, 2, Activation::none, true>));
+         &s::dwconv2d_fixed<A, 3, 3, 2, 2, Activation::none>));
   const fk::Pool2dGeometry mp{64, 64, 28, 32, 32, 2, 2, 2, 2, 0, 0};
   CHECK((fk::select_f32_maxpool2d<A>(mp) == &s::maxpool2d_fixed<A, 2, 2, 2, 2>));
 #endif

@@ -7,32 +7,32 @@ MediaPipe's CPU ImageToTensorCalculator crops with OpenCV's fixed-point warpPers
 a straightforward numpy implementation of the spec's rules (float32 corners, 8x8 LU with the
 division in the back substitution, closed-form 3x3 inverse, blocks, cvRound half-to-even to
 1/32 pixel, integer weights, (sum + 16384) >> 15, borders). Two cross-checks are recorded per
-case in cases.json ("differing_bytes"):
+case in cases.json ("differing_bytes"), plus one for information:
   - cv2.remap fed the same fixed-point maps (CV_16SC2 + table indices), i.e. OpenCV's integer
     remapBilinear: must be 0, generation stops otherwise;
   - MediaPipe's OpenCV calls end to end (boxPoints, getPerspectiveTransform, warpPerspective):
     measured 0 on every case with the cv2 4.11.0 wheel here (it still has the fixed-point path).
-  - for information, the LU variant that multiplies by a stored reciprocal instead of dividing:
+  - (information) the LU variant that multiplies by a stored reciprocal instead of dividing:
     it changes the bytes of letterboxed non-square images with exact 1/64-pixel ties.
 
   python3 tests/gen/make_crop_golden.py              # (re)generate tests/data/crops/
   python3 tests/gen/make_crop_golden.py --check      # recompute and compare, write nothing
   python3 tests/gen/make_crop_golden.py --verify-detector
-      # also letterbox every shared image to 128x128 with these rules, run face_detector.tflite
+      # also letterbox the PNG images to 128x128 with these rules, run face_detector.tflite
       # (ai_edge_litert) and compare the best score with MediaPipe's (../shared/golden)
 
 Output (tests/data/crops/): one PNG per case (lossless RGB8, decoded by the C++ test with
 facekit::load_image, i.e. stb_image), cases.json with every ROI as float32 values written
 as exact decimals, and detector_rows.json: the detector's outputs on the spec-exact letterbox
-of a few PNG images (only anchors with a logit >= -3), for the post-processing test.
+of a few PNG images (only anchors with a logit >= -1), for the post-processing test.
 """
 import argparse
 import hashlib
-import zlib
 import json
 import math
 import os
 import sys
+import zlib
 
 import numpy as np
 

@@ -5,9 +5,8 @@
 
 #include <stb_image_write.h>
 
+#include "cli/cli_util.hpp"
 #include "cli/commands.hpp"
-#include "cli/json_writer.hpp"
-#include "cli/overlay.hpp"
 #include "facekit/face_detector.hpp"
 
 namespace facekit_cli {
@@ -15,42 +14,6 @@ namespace facekit_cli {
 bool write_png(const std::string& path, const facekit::Image& img) {
   return stbi_write_png(path.c_str(), img.width, img.height, 3, img.pixels.data(), img.width * 3) != 0;
 }
-
-namespace {
-
-std::string base_name(const std::string& path) {
-  const std::size_t s = path.find_last_of('/');
-  return s == std::string::npos ? path : path.substr(s + 1);
-}
-
-std::string overlay_path(const std::string& pattern, const std::string& image, bool several) {
-  if (!several) return pattern;
-  std::string stem = base_name(image);
-  const std::size_t dot = stem.find_last_of('.');
-  if (dot != std::string::npos) stem = stem.substr(0, dot);
-  const std::size_t ext = pattern.find_last_of('.');
-  if (ext == std::string::npos || ext < pattern.find_last_of('/') + 1) return pattern + "-" + stem;
-  return pattern.substr(0, ext) + "-" + stem + pattern.substr(ext);
-}
-
-bool parse_float(const std::string& s, float* out) {
-  char* end = nullptr;
-  const float v = std::strtof(s.c_str(), &end);
-  if (s.empty() || *end) return false;
-  *out = v;
-  return true;
-}
-
-void draw_detection(Canvas& cv, const facekit::Detection& d, int W, int H) {
-  const float x = d.relative_box[0] * float(W), y = d.relative_box[1] * float(H);
-  const float w = d.relative_box[2] * float(W), h = d.relative_box[3] * float(H);
-  const int t = std::max(1, int(std::min(W, H) / 300));
-  cv.rect(x, y, w, h, t + 1, {0, 255, 0});
-  static const Rgb colors[6] = {{255, 0, 0}, {0, 0, 255}, {255, 255, 0}, {255, 0, 255}, {0, 255, 255}, {255, 128, 0}};
-  for (int k = 0; k < 6; ++k) cv.dot(d.keypoints[std::size_t(k)].x * float(W), d.keypoints[std::size_t(k)].y * float(H), 2 * t + 1, colors[k]);
-}
-
-}  // namespace
 
 int cmd_detect(const std::vector<std::string>& args) {
   std::vector<std::string> images;
@@ -128,26 +91,7 @@ int cmd_detect(const std::vector<std::string>& args) {
       j.begin_array();
       for (const facekit::Detection& d : result.detections) {
         j.begin_object();
-        j.key("detection");
-        j.begin_object();
-        j.key("box");
-        j.begin_array();
-        j.value(d.relative_box[0] * float(W));
-        j.value(d.relative_box[1] * float(H));
-        j.value(d.relative_box[2] * float(W));
-        j.value(d.relative_box[3] * float(H));
-        j.end_array();
-        j.key("keypoints");
-        j.begin_array();
-        for (const auto& k : d.keypoints) {
-          j.begin_array();
-          j.value(k.x);
-          j.value(k.y);
-          j.end_array();
-        }
-        j.end_array();
-        j.key("score"); j.value(d.score);
-        j.end_object();
+        write_detection_json(j, d, W, H);
         j.end_object();
       }
       j.end_array();

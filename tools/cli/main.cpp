@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   if (cmd == "-h" || cmd == "--help" || cmd == "help") return usage(stdout);
   if (cmd == "convert") return facekit_cli::cmd_convert(args);
   if (cmd == "detect") return facekit_cli::cmd_detect(args);
+  if (cmd == "landmarks") return facekit_cli::cmd_landmarks(args);
   std::fprintf(stderr, "facekit: unknown command '%s'\n", cmd.c_str());
   return usage(stderr);
 }

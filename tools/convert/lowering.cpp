@@ -3,9 +3,11 @@
 
 #include <algorithm>
 #include <cstdarg>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <queue>
+#include <set>
 
 #include "facekit/kernels/pack.hpp"
 
@@ -38,7 +40,14 @@ std::string shape_str(const std::vector<int32_t>& s) {
 // Largest padding accepted from a PAD op (anything bigger is a broken or hostile file).
 constexpr int64_t kMaxPad = 1 << 16;
 
-enum class Kind { conv2d, dwconv2d, maxpool2d, add, relu, relu6, prelu, reshape, concat, pad, logistic };
+// Builtin codes of the ops only the MLP-Mixer lowering handles (tflite_reader.hpp names the rest).
+constexpr int kTfTranspose = 39, kTfMean = 40, kTfSub = 41, kTfDiv = 42, kTfStridedSlice = 45, kTfNeg = 59,
+              kTfSum = 74, kTfSqrt = 75, kTfRsqrt = 76, kTfSquaredDifference = 99;
+
+enum class Kind {
+  conv2d, dwconv2d, maxpool2d, add, relu, relu6, prelu, reshape, concat, pad, logistic,
+  token_dense, layer_norm, point_normalize, mul, slice, copy
+};
 
 // A facekit op under construction. Tensor ids are SourceGraph tensor indices.
 struct Node {
@@ -52,13 +61,30 @@ struct Node {
   int filter = -1, bias = -1;
   Conv2dParams conv{};
   int residual = -1;
-  // fused activation (conv2d, dwconv2d, add) and PReLU slopes (also the prelu op's own)
+  // fused activation (conv2d, dwconv2d, add, token_dense) and PReLU slopes (also the prelu op's
+  // own, and mul's per-channel factors)
   Activation act = Activation::none;
   int alpha_src = -1;      // source tensor of the slopes (its name names the packed tensor)
   std::vector<float> alpha;
   Pool2dParams pool{};
   PadParams pad{};
   int axis = 0;
+  // layer_norm: optional gamma / beta (source tensors and values), epsilon
+  int gamma_src = -1, beta_src = -1;
+  std::vector<float> gamma, beta;
+  float eps = 0.0f;
+  // slice
+  SliceParams slice{};
+  // copy: the constant it materialises (also its output tensor, see lower_concat)
+  int const_src = -1;
+};
+
+// A multi-op subgraph recognised as one facekit op (layer norm, point normalisation).
+struct Pattern {
+  Kind kind = Kind::layer_norm;
+  std::vector<int> ops;    // member source ops, ascending
+  int x = -1, y = -1;      // input and output tensors
+  int gamma = -1, beta = -1, eps = -1;
 };
 
 class Lowering {
@@ -75,16 +101,36 @@ class Lowering {
     for (int t : g_.outputs) graph_output_[std::size_t(t)] = 1;
     stats_->source_ops = int(g_.ops.size());
 
+    alias_.resize(nt);
+    for (std::size_t t = 0; t < nt; ++t) alias_[t] = int(t);
+    transposed_.assign(nt, 0);
+
     FACEKIT_RETURN_IF_ERROR(check_graph_io());
     FACEKIT_RETURN_IF_ERROR(find_live_ops());
     FACEKIT_RETURN_IF_ERROR(check_supported());
+    index_graph();
+    match_patterns();
     for (const SourceOp& op : g_.ops) {
       if (!live_op_[std::size_t(op.index)]) continue;
-      FACEKIT_RETURN_IF_ERROR(lower_op(op));
+      const int pi = pattern_of_[std::size_t(op.index)];
+      if (pi < 0) {
+        FACEKIT_RETURN_IF_ERROR(lower_op(op));
+      } else if (patterns_[std::size_t(pi)].ops.back() == op.index) {
+        // Emitted where its last member stood: every input and constant is defined by then.
+        FACEKIT_RETURN_IF_ERROR(lower_pattern(patterns_[std::size_t(pi)], op));
+      }
     }
-    for (int t : g_.outputs)
-      if (!defined_[std::size_t(t)])
-        return fail_model(strf("graph output '%s' is never written", tname(t)));
+    // Graph outputs are looked up through the aliases that TRANSPOSE views introduce.
+    std::fill(graph_output_.begin(), graph_output_.end(), 0);
+    for (int t : g_.outputs) {
+      if (!defined_[std::size_t(t)]) return fail_model(strf("graph output '%s' is never written", tname(t)));
+      if (transposed_[std::size_t(t)])
+        return fail_model(strf("graph output '%s' is a TRANSPOSE result, which facekit does not materialise", tname(t)));
+      const int r = alias_[std::size_t(t)];
+      if (constant_[std::size_t(r)]) return fail_model(strf("graph output '%s' is a constant", tname(t)));
+      outputs_.push_back(r);
+      graph_output_[std::size_t(r)] = 1;
+    }
 
     absorb_channel_pads();
     FACEKIT_RETURN_IF_ERROR(fuse_activations());
@@ -102,7 +148,12 @@ class Lowering {
   Status fail(const SourceOp& op, const std::string& msg) const {
     return Status::error("%s: operator #%d %s: %s", g_.source.c_str(), op.index, op.type_name.c_str(), msg.c_str());
   }
-  const std::vector<int32_t>& shape(int t) const { return g_.tensors[std::size_t(t)].shape; }
+  // The shape a tensor is stored with: its TFLite shape, except for token_dense outputs, which are
+  // kept token-major (the transpose of the TFLite shape, see lower_token_dense).
+  const std::vector<int32_t>& shape(int t) const {
+    auto it = stored_shape_.find(t);
+    return it != stored_shape_.end() ? it->second : g_.tensors[std::size_t(t)].shape;
+  }
 
   // ---- whole-graph checks -----------------------------------------------------------------------
   Status check_graph_io() {
@@ -164,7 +215,19 @@ class Lowering {
       case kTfReshape:
       case kTfConcatenation:
       case kTfPad:
-      case kTfLogistic: return true;
+      case kTfLogistic:
+      case kTfMul:
+      case kTfTranspose:
+      case kTfStridedSlice:
+      // Only inside the patterns of match_patterns(); lower_op names any that is left over.
+      case kTfMean:
+      case kTfSub:
+      case kTfDiv:
+      case kTfNeg:
+      case kTfSum:
+      case kTfSqrt:
+      case kTfRsqrt:
+      case kTfSquaredDifference: return true;
       default: return false;
     }
   }
@@ -284,15 +347,19 @@ class Lowering {
                                  int* out) {
     if (stride < 1 || dilation < 1 || k < 1 || stride > 1024 || dilation > 1024 || k > 1024)
       return Status::error("kernel %d, stride %d, dilation %d out of range", k, stride, dilation);
-    const int ext = (k - 1) * dilation + 1;
+    // 64-bit: a hostile input size near INT_MAX must not overflow.
+    const int64_t ext = int64_t(k - 1) * dilation + 1;
     if (padding == kTfPadSame) {
-      *out = (in + stride - 1) / stride;
-      const int total = std::max((*out - 1) * stride + ext - in, 0);
-      *before = total / 2;
-      *after = total - *before;
+      const int64_t o = (int64_t(in) + stride - 1) / stride;
+      const int64_t total = std::max<int64_t>((o - 1) * stride + ext - in, 0);
+      *out = int(o);
+      *before = int(total / 2);
+      *after = int(total - total / 2);
     } else if (padding == kTfPadValid) {
-      if (in < ext) return Status::error("input size %d is smaller than the kernel extent %d (VALID)", in, ext);
-      *out = (in - ext) / stride + 1;
+      if (in < ext)
+        return Status::error("input size %d is smaller than the kernel extent %lld (VALID)", in,
+                             static_cast<long long>(ext));
+      *out = int((in - ext) / stride + 1);
       *before = *after = 0;
     } else {
       return Status::error("unknown padding %d", padding);
@@ -300,7 +367,25 @@ class Lowering {
     return Status::ok();
   }
 
-  Status lower_op(const SourceOp& op) {
+  Status lower_op(const SourceOp& src) {
+    if (src.builtin == kTfTranspose) return lower_transpose(src);
+    // Inputs are read through the aliases of TRANSPOSE views; a view that is still transposed
+    // can only feed a token-mixing 1x1 CONV_2D.
+    SourceOp op = src;
+    int view = -1;
+    for (std::size_t i = 0; i < op.inputs.size(); ++i) {
+      const int t = op.inputs[i];
+      if (t < 0) continue;
+      if (transposed_[std::size_t(t)]) {
+        if (op.builtin != kTfConv2d || i != 0)
+          return fail(op, strf("input '%s' is a transposed view (TRANSPOSE of the last two dimensions); facekit "
+                               "supports it only as the input of a 1x1 CONV_2D or of another TRANSPOSE",
+                               tname(t)));
+        view = t;
+      }
+      op.inputs[i] = alias_[std::size_t(t)];
+    }
+    if (view >= 0) return lower_token_dense(op, view);
     switch (op.builtin) {
       case kTfDequantize: return lower_dequantize(op);
       case kTfConv2d:
@@ -314,6 +399,18 @@ class Lowering {
       case kTfReshape: return lower_reshape(op);
       case kTfConcatenation: return lower_concat(op);
       case kTfPad: return lower_pad(op);
+      case kTfMul: return lower_mul(op);
+      case kTfStridedSlice: return lower_strided_slice(op);
+      case kTfMean:
+      case kTfSub:
+      case kTfDiv:
+      case kTfNeg:
+      case kTfSum:
+      case kTfSqrt:
+      case kTfRsqrt:
+      case kTfSquaredDifference:
+        return fail(op, "is supported only as part of a layer normalisation or point normalisation subgraph, and "
+                        "this one does not match those patterns");
       default: return fail(op, "is not supported yet");
     }
   }
@@ -381,6 +478,12 @@ class Lowering {
       return fail(op, strf("filter '%s' %s expects %d input channels, input '%s' has %d (grouped convolution is not "
                            "supported)", tname(w), shape_str(ws).c_str(), ws[3], tname(x), in_c));
     }
+    // Packing pads channels to whole tiles; refuse shapes whose packed form would be absurd.
+    const std::size_t packed = dw ? kernels::f32_dwconv2d_packed_size(ws[1], ws[2], ws[3])
+                                  : kernels::f32_conv2d_packed_size(ws[0], ws[1], ws[2], ws[3]);
+    if (packed > (std::size_t(1) << 28))
+      return fail(op, strf("filter '%s' %s packs into %zu floats, more than the 2^28 accepted", tname(w),
+                           shape_str(ws).c_str(), packed));
     if (bv && shape(b) != std::vector<int32_t>{out_c})
       return fail(op, strf("bias '%s' has shape %s, expected [%d]", tname(b), shape_str(shape(b)).c_str(), out_c));
     Node n = make_node(op, dw ? Kind::dwconv2d : Kind::conv2d);
@@ -536,8 +639,27 @@ class Lowering {
     if (op.options.activation != kTfActNone)
       return fail(op, strf("fused activation %d on concatenation is not supported", op.options.activation));
     int64_t sum = 0;
-    for (int x : op.inputs) {
-      FACEKIT_RETURN_IF_ERROR(need_activation(op, x, "input"));
+    std::vector<Node> copies;
+    for (std::size_t k = 0; k < op.inputs.size(); ++k) {
+      const int x = op.inputs[k];
+      if (constant_[std::size_t(x)]) {
+        // A constant operand (MLP-Mixer's extra token): a copy op materialises it as an
+        // activation, which takes the constant's tensor id (constants are emitted separately).
+        const std::vector<float>* cv = nullptr;
+        FACEKIT_RETURN_IF_ERROR(const_floats(op, x, "constant input", &cv));
+        if (shape(x).size() > 4 || cv->size() != g_.tensors[std::size_t(x)].elements || cv->empty())
+          return fail(op, strf("constant input '%s' has shape %s; expected rank 1..4", tname(x),
+                               shape_str(shape(x)).c_str()));
+        if (materialised_.insert(x).second) {
+          Node c = make_node(op, Kind::copy);
+          c.name += strf("/const%zu", k);
+          c.const_src = x;
+          c.out = x;
+          copies.push_back(std::move(c));
+        }
+      } else {
+        FACEKIT_RETURN_IF_ERROR(need_activation(op, x, "input"));
+      }
       const auto& xs = shape(x);
       bool ok = int(xs.size()) == rank;
       for (int d = 0; ok && d < rank; ++d) ok = d == axis || xs[std::size_t(d)] == ys[std::size_t(d)];
@@ -550,6 +672,7 @@ class Lowering {
       return fail(op, strf("inputs sum to %lld along axis %d, output has %d", static_cast<long long>(sum), axis,
                            ys[std::size_t(axis)]));
     FACEKIT_RETURN_IF_ERROR(define_output(op, y));
+    for (Node& c : copies) nodes_.push_back(std::move(c));
     Node n = make_node(op, Kind::concat);
     n.in.assign(op.inputs.begin(), op.inputs.end());
     n.axis = axis;
@@ -590,6 +713,428 @@ class Lowering {
     FACEKIT_RETURN_IF_ERROR(define_output(op, y));
     n.in = {x};
     n.out = y;
+    nodes_.push_back(std::move(n));
+    return Status::ok();
+  }
+
+  // ---- MLP-Mixer ops -------------------------------------------------------------------------------
+  // TRANSPOSE of the last two dims (leading dims 1): no op, the output is a view of the input.
+  Status lower_transpose(const SourceOp& op) {
+    FACEKIT_RETURN_IF_ERROR(need_inputs(op, 2, 2, 1));
+    const int x = op.inputs[0], pt = op.inputs[1], y = op.outputs[0];
+    FACEKIT_RETURN_IF_ERROR(need_activation(op, alias_[std::size_t(x)], "input"));
+    const auto& xs = g_.tensors[std::size_t(x)].shape;  // the logical (TFLite) shape
+    const std::size_t rank = xs.size();
+    if (!g_.tensors[std::size_t(pt)].has_data) return fail(op, strf("permutation '%s' must be a constant", tname(pt)));
+    std::vector<int64_t> perm;
+    Status s = constant_as_ints(g_, pt, &perm);
+    if (!s) return fail(op, s.message());
+    bool swap_last2 = rank >= 2 && perm.size() == rank;
+    for (std::size_t d = 0; swap_last2 && d < rank; ++d)
+      swap_last2 = perm[d] == int64_t(d + 2 == rank ? rank - 1 : d + 1 == rank ? rank - 2 : d);
+    for (std::size_t d = 0; swap_last2 && d + 2 < rank; ++d) swap_last2 = xs[d] == 1;
+    if (!swap_last2)
+      return fail(op, strf("permutation of '%s' %s is not supported: only swapping the last two dimensions of a "
+                           "tensor whose other dimensions are 1", tname(x), shape_str(xs).c_str()));
+    std::vector<int32_t> want = xs;
+    std::swap(want[rank - 1], want[rank - 2]);
+    if (g_.tensors[std::size_t(y)].shape != want)
+      return fail(op, strf("output '%s' has shape %s, expected %s", tname(y),
+                           shape_str(g_.tensors[std::size_t(y)].shape).c_str(), shape_str(want).c_str()));
+    FACEKIT_RETURN_IF_ERROR(define_output(op, y));
+    alias_[std::size_t(y)] = alias_[std::size_t(x)];
+    transposed_[std::size_t(y)] = transposed_[std::size_t(x)] ? 0 : 1;
+    ++stats_->transposes_folded;
+    return Status::ok();
+  }
+
+  // A 1x1 CONV_2D over a transposed view: TFLite computes conv(transpose(x)) with x = [1,1,T,C]
+  // stored token-major; token_dense computes the same numbers as [1,1,O,C] directly. The conv's
+  // output tensor is stored in that shape and marked transposed, so that the TRANSPOSE that
+  // normally follows is again a free view.
+  Status lower_token_dense(const SourceOp& op, int view) {
+    FACEKIT_RETURN_IF_ERROR(need_inputs(op, 2, 3, 1));
+    if (op.options.type != 1)
+      return fail(op, strf("options are missing (union type %d, expected 1)", op.options.type));
+    const int x = op.inputs[0], w = op.inputs[1], b = op.inputs.size() > 2 ? op.inputs[2] : -1, y = op.outputs[0];
+    FACEKIT_RETURN_IF_ERROR(need_activation(op, x, "input"));
+    const auto& vs = g_.tensors[std::size_t(view)].shape;
+    if (vs.size() != 4 || vs[0] != 1 || vs[1] != 1)
+      return fail(op, strf("transposed input '%s' has shape %s; expected [1,1,C,T]", tname(view),
+                           shape_str(vs).c_str()));
+    const int C = vs[2], T = vs[3];
+    const std::vector<float>* wv = nullptr;
+    const std::vector<float>* bv = nullptr;
+    FACEKIT_RETURN_IF_ERROR(const_floats(op, w, "filter", &wv));
+    if (b >= 0) FACEKIT_RETURN_IF_ERROR(const_floats(op, b, "bias", &bv));
+    const auto& ws = shape(w);
+    if (ws.size() != 4 || ws[0] < 1 || ws[1] != 1 || ws[2] != 1 || ws[3] != T)
+      return fail(op, strf("filter '%s' has shape %s; a token-mixing conv needs [O,1,1,%d]", tname(w),
+                           shape_str(ws).c_str(), T));
+    const int O = ws[0];
+    if (kernels::f32_conv2d_packed_size(O, 1, 1, T) > (std::size_t(1) << 28))
+      return fail(op, strf("filter '%s' %s is too large", tname(w), shape_str(ws).c_str()));
+    if (bv && shape(b) != std::vector<int32_t>{O})
+      return fail(op, strf("bias '%s' has shape %s, expected [%d]", tname(b), shape_str(shape(b)).c_str(), O));
+    if (op.options.stride_h != 1 || op.options.stride_w != 1)
+      return fail(op, strf("stride %dx%d on a token-mixing conv is not supported", op.options.stride_h,
+                           op.options.stride_w));
+    Node n = make_node(op, Kind::token_dense);
+    Status s = activation_of(op.options.activation, &n.act);
+    if (!s) return fail(op, s.message());
+    if (g_.tensors[std::size_t(y)].shape != std::vector<int32_t>{1, 1, C, O})
+      return fail(op, strf("output '%s' has shape %s, expected [1,1,%d,%d]", tname(y),
+                           shape_str(g_.tensors[std::size_t(y)].shape).c_str(), C, O));
+    FACEKIT_RETURN_IF_ERROR(define_output(op, y));
+    stored_shape_[y] = {1, 1, O, C};
+    transposed_[std::size_t(y)] = 1;
+    n.in = {x};
+    n.filter = w;
+    n.bias = b;
+    n.out = y;
+    nodes_.push_back(std::move(n));
+    return Status::ok();
+  }
+
+  // A constant of `channels` values, shaped [C] or [1, .., 1, C].
+  bool is_channel_constant(int t, int channels) const {
+    const auto& s = g_.tensors[std::size_t(t)].shape;
+    if (g_.tensors[std::size_t(t)].elements != std::size_t(channels) || s.empty() || s.back() != channels) return false;
+    for (std::size_t d = 0; d + 1 < s.size(); ++d)
+      if (s[d] != 1) return false;
+    return true;
+  }
+
+  // MUL by a constant scalar or per-channel vector (anything else is refused).
+  Status lower_mul(const SourceOp& op) {
+    FACEKIT_RETURN_IF_ERROR(need_inputs(op, 2, 2, 1));
+    const int a = op.inputs[0], b = op.inputs[1], y = op.outputs[0];
+    const bool ca = constant_[std::size_t(a)] != 0, cb = constant_[std::size_t(b)] != 0;
+    if (ca == cb)
+      return fail(op, ca ? std::string("multiplies two constants (not folded)")
+                         : std::string("multiplies two activations; facekit's mul takes one constant operand (MUL of "
+                                       "activations is supported only inside a layer normalisation)"));
+    const int x = ca ? b : a, k = ca ? a : b;
+    FACEKIT_RETURN_IF_ERROR(need_activation(op, x, "input"));
+    if (op.options.activation != kTfActNone)
+      return fail(op, strf("fused activation %d on MUL is not supported", op.options.activation));
+    if (shape(x) != g_.tensors[std::size_t(y)].shape)
+      return fail(op, strf("input %s and output %s differ in shape (broadcasting the activation is not supported)",
+                           shape_str(shape(x)).c_str(), shape_str(g_.tensors[std::size_t(y)].shape).c_str()));
+    const std::vector<float>* kv = nullptr;
+    FACEKIT_RETURN_IF_ERROR(const_floats(op, k, "factor", &kv));
+    const int c = shape(x).empty() ? 1 : shape(x).back();
+    const bool scalar = g_.tensors[std::size_t(k)].elements == 1;
+    if (!scalar && !is_channel_constant(k, c))
+      return fail(op, strf("factor '%s' has shape %s; only a scalar or one value per channel (of %d) is supported",
+                           tname(k), shape_str(shape(k)).c_str(), c));
+    FACEKIT_RETURN_IF_ERROR(define_output(op, y));
+    Node n = make_node(op, Kind::mul);
+    n.alpha.resize(std::size_t(c));
+    for (int i = 0; i < c; ++i) n.alpha[std::size_t(i)] = (*kv)[scalar ? 0 : std::size_t(i)];
+    n.alpha_src = k;
+    n.in = {x};
+    n.out = y;
+    nodes_.push_back(std::move(n));
+    return Status::ok();
+  }
+
+  // STRIDED_SLICE with unit strides: a reshape when it keeps every element (identity, or dropping
+  // size-1 dims), else a slice of the same rank. The reader does not decode the begin/end masks,
+  // so each dimension's start is inferred from the output shape: the extent must come out of
+  // begin-or-0 and end-or-size in exactly one way (else the op is refused as ambiguous).
+  Status lower_strided_slice(const SourceOp& op) {
+    FACEKIT_RETURN_IF_ERROR(need_inputs(op, 4, 4, 1));
+    const int x = op.inputs[0], y = op.outputs[0];
+    FACEKIT_RETURN_IF_ERROR(need_activation(op, x, "input"));
+    const auto& xs = shape(x);
+    const auto& ys = g_.tensors[std::size_t(y)].shape;
+    const std::size_t rank = xs.size();
+    std::vector<int64_t> v[3];
+    for (int i = 0; i < 3; ++i) {
+      const int t = op.inputs[std::size_t(i + 1)];
+      if (!g_.tensors[std::size_t(t)].has_data) return fail(op, strf("'%s' must be a constant", tname(t)));
+      Status s = constant_as_ints(g_, t, &v[i]);
+      if (!s) return fail(op, s.message());
+      if (v[i].size() != rank)
+        return fail(op, strf("'%s' has %zu values for an input of rank %zu", tname(t), v[i].size(), rank));
+    }
+    for (std::size_t d = 0; d < rank; ++d)
+      if (v[2][d] != 1) return fail(op, strf("stride %lld in dimension %zu is not supported (only 1)",
+                                             static_cast<long long>(v[2][d]), d));
+    if (g_.tensors[std::size_t(y)].elements == g_.tensors[std::size_t(x)].elements) {
+      // Every element kept: only size-1 dims may differ, so it is a reshape.
+      std::vector<int32_t> a, b;
+      for (int32_t d : xs) if (d != 1) a.push_back(d);
+      for (int32_t d : ys) if (d != 1) b.push_back(d);
+      if (a != b) return fail(op, strf("output %s does not follow from input %s", shape_str(ys).c_str(),
+                                       shape_str(xs).c_str()));
+      FACEKIT_RETURN_IF_ERROR(define_output(op, y));
+      Node n = make_node(op, Kind::reshape);
+      n.in = {x};
+      n.out = y;
+      nodes_.push_back(std::move(n));
+      return Status::ok();
+    }
+    if (ys.size() != rank)
+      return fail(op, strf("slicing %s to %s changes the rank (shrink or new axes) while dropping elements; not "
+                           "supported", shape_str(xs).c_str(), shape_str(ys).c_str()));
+    Node n = make_node(op, Kind::slice);
+    for (std::size_t d = 0; d < rank; ++d) {
+      const int64_t size = xs[d], want = ys[d];
+      if (want == size) continue;  // whole dimension, whatever the masks say
+      auto clampi = [&](int64_t i) { return std::min<int64_t>(std::max<int64_t>(i < 0 ? i + size : i, 0), size); };
+      std::set<int64_t> starts;
+      for (int64_t b : {clampi(v[0][d]), int64_t(0)})
+        for (int64_t e : {clampi(v[1][d]), size})
+          if (e - b == want) starts.insert(b);
+      if (starts.size() != 1)
+        return fail(op, strf("dimension %zu: begin %lld, end %lld cannot be read as extent %lld %s", d,
+                             static_cast<long long>(v[0][d]), static_cast<long long>(v[1][d]),
+                             static_cast<long long>(want), starts.empty() ? "" : "unambiguously"));
+      n.slice.begin[d] = int32_t(*starts.begin());
+    }
+    FACEKIT_RETURN_IF_ERROR(define_output(op, y));
+    n.in = {x};
+    n.out = y;
+    nodes_.push_back(std::move(n));
+    return Status::ok();
+  }
+
+  // ---- subgraph patterns ----------------------------------------------------------------------------
+  void index_graph() {
+    const std::size_t nt = g_.tensors.size();
+    producer_op_.assign(nt, -1);
+    readers_.assign(nt, {});
+    pattern_of_.assign(g_.ops.size(), -1);
+    for (const SourceOp& op : g_.ops) {
+      if (!live_op_[std::size_t(op.index)]) continue;
+      for (int t : op.outputs) producer_op_[std::size_t(t)] = op.index;
+      for (int t : op.inputs) {
+        if (t < 0) continue;
+        auto& r = readers_[std::size_t(t)];
+        if (r.empty() || r.back() != op.index) r.push_back(op.index);
+      }
+    }
+  }
+
+  // The only op reading t, if exactly one (live) op does and t is not a graph output.
+  const SourceOp* sole_reader(int t) const {
+    if (t < 0 || graph_output_[std::size_t(t)] || readers_[std::size_t(t)].size() != 1) return nullptr;
+    return &g_.ops[std::size_t(readers_[std::size_t(t)][0])];
+  }
+
+  static bool is_op(const SourceOp* op, int builtin, std::size_t n_in) {
+    if (!op || op->builtin != builtin || op->inputs.size() != n_in || op->outputs.size() != 1) return false;
+    for (int t : op->inputs)
+      if (t < 0) return false;
+    return true;
+  }
+
+  static int other_operand(const SourceOp& op, int t) {
+    return op.inputs[0] == t ? op.inputs[1] : op.inputs[1] == t ? op.inputs[0] : -1;
+  }
+
+  // Stored data, or the DEQUANTIZE of stored data (folded later, when the ops are lowered).
+  bool source_constant(int t) const {
+    if (t < 0) return false;
+    if (g_.tensors[std::size_t(t)].has_data) return true;
+    const int p = producer_op_[std::size_t(t)];
+    if (p < 0) return false;
+    const SourceOp& op = g_.ops[std::size_t(p)];
+    return op.builtin == kTfDequantize && op.inputs.size() == 1 && op.inputs[0] >= 0 &&
+           g_.tensors[std::size_t(op.inputs[0])].has_data;
+  }
+
+  // MEAN/SUM over one constant axis with the reduced dim kept (the reader does not decode
+  // keep_dims; the output shape tells). Returns the axis, or -1.
+  int single_axis_reduction(const SourceOp& op) const {
+    if (op.inputs.size() != 2 || op.outputs.size() != 1 || op.inputs[0] < 0 || op.inputs[1] < 0) return -1;
+    const auto& xs = g_.tensors[std::size_t(op.inputs[0])].shape;
+    const auto& ys = g_.tensors[std::size_t(op.outputs[0])].shape;
+    const SourceTensor& at = g_.tensors[std::size_t(op.inputs[1])];
+    std::vector<int64_t> ax;
+    if (!at.has_data || at.elements != 1 || !constant_as_ints(g_, op.inputs[1], &ax) || ax.size() != 1) return -1;
+    const int64_t rank = int64_t(xs.size());
+    const int64_t a = ax[0] < 0 ? ax[0] + rank : ax[0];
+    if (a < 0 || a >= rank || ys.size() != xs.size()) return -1;
+    for (std::size_t d = 0; d < xs.size(); ++d)
+      if (ys[d] != (int64_t(d) == a ? 1 : xs[d])) return -1;
+    return int(a);
+  }
+
+  void match_patterns() {
+    for (const SourceOp& op : g_.ops) {
+      if (!live_op_[std::size_t(op.index)] || op.builtin != kTfMean || pattern_of_[std::size_t(op.index)] >= 0)
+        continue;
+      Pattern p;
+      if (!match_layer_norm(op, &p) && !match_point_normalize(op, &p)) continue;
+      bool free = true;
+      for (int i : p.ops) free = free && pattern_of_[std::size_t(i)] < 0;
+      if (!free) continue;
+      std::sort(p.ops.begin(), p.ops.end());
+      for (int i : p.ops) pattern_of_[std::size_t(i)] = int(patterns_.size());
+      patterns_.push_back(std::move(p));
+    }
+  }
+
+  // Keras LayerNormalization as TFLite stores it (over the last axis, gamma/beta optional):
+  //   mu = MEAN(x); var = MEAN(SQUARED_DIFFERENCE(x, mu)); g = RSQRT(var + eps) [* gamma]
+  //   y = x * g + NEG(mu) * g               (no beta)
+  //   y = x * g + (beta - mu * g)           (beta)
+  bool match_layer_norm(const SourceOp& m0, Pattern* out) const {
+    const int x = m0.inputs[0], mu = m0.outputs[0];
+    const auto& xs = g_.tensors[std::size_t(x)].shape;
+    if (xs.empty() || single_axis_reduction(m0) != int(xs.size()) - 1) return false;
+    const int C = xs.back();
+    if (graph_output_[std::size_t(mu)] || readers_[std::size_t(mu)].size() != 2) return false;
+    const SourceOp *sd = nullptr, *neg = nullptr, *mmu = nullptr;
+    for (int r : readers_[std::size_t(mu)]) {
+      const SourceOp& op = g_.ops[std::size_t(r)];
+      if (is_op(&op, kTfSquaredDifference, 2) && other_operand(op, mu) == x)
+        sd = &op;
+      else if (is_op(&op, kTfNeg, 1))
+        neg = &op;
+      else if (is_op(&op, kTfMul, 2))
+        mmu = &op;
+    }
+    if (!sd || (neg != nullptr) == (mmu != nullptr)) return false;
+    const SourceOp* m1 = sole_reader(sd->outputs[0]);
+    if (!is_op(m1, kTfMean, 2) || m1->inputs[0] != sd->outputs[0] || single_axis_reduction(*m1) != int(xs.size()) - 1)
+      return false;
+    const SourceOp* add_eps = sole_reader(m1->outputs[0]);
+    if (!is_op(add_eps, kTfAdd, 2) || add_eps->options.activation != kTfActNone) return false;
+    const int eps = other_operand(*add_eps, m1->outputs[0]);
+    if (!source_constant(eps) || g_.tensors[std::size_t(eps)].elements != 1) return false;
+    const SourceOp* rs = sole_reader(add_eps->outputs[0]);
+    if (!is_op(rs, kTfRsqrt, 1)) return false;
+    std::vector<int> members = {m0.index, sd->index, m1->index, add_eps->index, rs->index};
+    int g = rs->outputs[0], gamma = -1;
+    const SourceOp* mg = sole_reader(g);
+    if (is_op(mg, kTfMul, 2) && source_constant(other_operand(*mg, g))) {
+      gamma = other_operand(*mg, g);
+      if (!is_channel_constant(gamma, C) || mg->options.activation != kTfActNone) return false;
+      members.push_back(mg->index);
+      g = mg->outputs[0];
+    }
+    const int mean_side = neg ? neg->outputs[0] : mu;
+    if (graph_output_[std::size_t(g)] || readers_[std::size_t(g)].size() != 2) return false;
+    const SourceOp *mx = nullptr, *mm = nullptr;
+    for (int r : readers_[std::size_t(g)]) {
+      const SourceOp& op = g_.ops[std::size_t(r)];
+      if (!is_op(&op, kTfMul, 2) || op.options.activation != kTfActNone) return false;
+      const int o = other_operand(op, g);
+      if (o == x) mx = &op;
+      else if (o == mean_side) mm = &op;
+    }
+    if (!mx || !mm) return false;
+    int shift = mm->outputs[0], beta = -1;
+    if (neg) {
+      if (neg->inputs[0] != mu || sole_reader(neg->outputs[0]) != mm) return false;
+      members.push_back(neg->index);
+    } else {
+      const SourceOp* sub = sole_reader(shift);
+      if (mmu != mm || !is_op(sub, kTfSub, 2) || sub->inputs[1] != shift) return false;
+      beta = sub->inputs[0];
+      if (!source_constant(beta) || !is_channel_constant(beta, C)) return false;
+      members.push_back(sub->index);
+      shift = sub->outputs[0];
+    }
+    members.push_back(mx->index);
+    members.push_back(mm->index);
+    const SourceOp* fin = sole_reader(mx->outputs[0]);
+    if (!is_op(fin, kTfAdd, 2) || fin->options.activation != kTfActNone || sole_reader(shift) != fin ||
+        other_operand(*fin, shift) != mx->outputs[0] || g_.tensors[std::size_t(fin->outputs[0])].shape != xs)
+      return false;
+    members.push_back(fin->index);
+    out->kind = Kind::layer_norm;
+    out->ops = members;
+    out->x = x;
+    out->y = fin->outputs[0];
+    out->gamma = gamma;
+    out->beta = beta;
+    out->eps = eps;
+    return true;
+  }
+
+  // The blendshape input normalisation over the points axis (rank-2) of x = [.., N, D]:
+  //   c = x - MEAN(x); d = MEAN(SQRT(SUM(c * c, last axis))); y = c / d
+  bool match_point_normalize(const SourceOp& m0, Pattern* out) const {
+    const int x = m0.inputs[0];
+    const auto& xs = g_.tensors[std::size_t(x)].shape;
+    const int rank = int(xs.size());
+    if (rank < 2 || single_axis_reduction(m0) != rank - 2) return false;
+    const SourceOp* sub = sole_reader(m0.outputs[0]);
+    if (!is_op(sub, kTfSub, 2) || sub->inputs[0] != x || sub->inputs[1] != m0.outputs[0]) return false;
+    const int c = sub->outputs[0];
+    if (graph_output_[std::size_t(c)] || readers_[std::size_t(c)].size() != 2) return false;
+    const SourceOp *sq = nullptr, *div = nullptr;
+    for (int r : readers_[std::size_t(c)]) {
+      const SourceOp& op = g_.ops[std::size_t(r)];
+      if (is_op(&op, kTfMul, 2) && op.inputs[0] == c && op.inputs[1] == c && op.options.activation == kTfActNone)
+        sq = &op;
+      else if (is_op(&op, kTfDiv, 2) && op.inputs[0] == c)
+        div = &op;
+    }
+    if (!sq || !div) return false;
+    const SourceOp* sum = sole_reader(sq->outputs[0]);
+    if (!is_op(sum, kTfSum, 2) || single_axis_reduction(*sum) != rank - 1) return false;
+    const SourceOp* rt = sole_reader(sum->outputs[0]);
+    if (!is_op(rt, kTfSqrt, 1)) return false;
+    const SourceOp* m1 = sole_reader(rt->outputs[0]);
+    if (!is_op(m1, kTfMean, 2) || single_axis_reduction(*m1) != rank - 2) return false;
+    if (sole_reader(m1->outputs[0]) != div || div->inputs[1] != m1->outputs[0] ||
+        g_.tensors[std::size_t(div->outputs[0])].shape != xs)
+      return false;
+    out->kind = Kind::point_normalize;
+    out->ops = {m0.index, sub->index, sq->index, sum->index, rt->index, m1->index, div->index};
+    out->x = x;
+    out->y = div->outputs[0];
+    return true;
+  }
+
+  Status lower_pattern(const Pattern& p, const SourceOp& last) {
+    const int x = p.x;
+    if (transposed_[std::size_t(x)])
+      return fail(last, strf("input '%s' is a transposed view, which a normalisation cannot read", tname(x)));
+    const int xr = alias_[std::size_t(x)];
+    FACEKIT_RETURN_IF_ERROR(need_activation(last, xr, "input"));
+    FACEKIT_RETURN_IF_ERROR(define_output(last, p.y));
+    Node n;
+    n.kind = p.kind;
+    n.src = p.ops.front();
+    for (int i : p.ops) {
+      const SourceOp& op = g_.ops[std::size_t(i)];
+      n.name += (n.name.empty() ? "" : "+") + op.type_name + "#" + std::to_string(op.index);
+    }
+    if (p.kind == Kind::layer_norm) {
+      const std::vector<float>* v = nullptr;
+      FACEKIT_RETURN_IF_ERROR(const_floats(last, p.eps, "epsilon", &v));
+      n.eps = (*v)[0];
+      if (!(n.eps >= 0.0f) || !std::isfinite(n.eps))
+        return fail(last, strf("epsilon '%s' is %g; expected a finite value >= 0", tname(p.eps), double(n.eps)));
+      if (p.gamma >= 0) {
+        FACEKIT_RETURN_IF_ERROR(const_floats(last, p.gamma, "gamma", &v));
+        n.gamma = *v;
+        n.gamma_src = p.gamma;
+      }
+      if (p.beta >= 0) {
+        FACEKIT_RETURN_IF_ERROR(const_floats(last, p.beta, "beta", &v));
+        n.beta = *v;
+        n.beta_src = p.beta;
+      }
+      ++stats_->layer_norms_fused;
+    } else {
+      const auto& xs = shape(xr);
+      for (std::size_t d = 0; d + 2 < xs.size(); ++d)
+        if (xs[d] != 1) return fail(last, strf("points '%s' %s: leading dimensions must be 1", tname(x),
+                                               shape_str(xs).c_str()));
+      if (xs.back() > 4)
+        return fail(last, strf("points '%s' have %d coordinates; at most 4 are supported", tname(x), xs.back()));
+      ++stats_->point_normalizations_fused;
+    }
+    n.in = {xr};
+    n.out = p.y;
     nodes_.push_back(std::move(n));
     return Status::ok();
   }
@@ -687,8 +1232,11 @@ class Lowering {
       for (int k = 0; k < 2; ++k) {
         const int t = n.in[std::size_t(k)];
         Node* p = producer(t);
-        if (!is_conv(p) || p->act != Activation::none || p->residual >= 0 || uses(t) != 1) continue;
+        const bool token = p && p->kind == Kind::token_dense;
+        if (!(is_conv(p) || token) || p->act != Activation::none || p->residual >= 0 || uses(t) != 1) continue;
         if (shape(t) != shape(n.out)) continue;  // the conv must produce the full-width operand
+        // token_dense adds a residual of its own shape only, and has no PReLU.
+        if (token && (shape(n.in[std::size_t(1 - k)]) != shape(n.out) || n.act == Activation::prelu)) continue;
         if (!best || p->src > best->src) {
           best = p;
           best_k = k;
@@ -772,7 +1320,7 @@ class Lowering {
   // Drops nodes no graph output needs (e.g. a PAD whose only reader took its input instead).
   void remove_dead() {
     std::vector<uint8_t> needed(g_.tensors.size(), 0);
-    for (int t : g_.outputs) needed[std::size_t(t)] = 1;
+    for (int t : outputs_) needed[std::size_t(t)] = 1;
     for (std::size_t i = nodes_.size(); i-- > 0;) {
       Node& n = nodes_[i];
       if (!needed[std::size_t(n.out)]) {
@@ -810,14 +1358,19 @@ class Lowering {
     return uint32_t(out_.tensors.size() - 1);
   }
 
-  uint32_t alpha_id(const Node& n) {
-    auto it = alpha_ids_.find(n.alpha_src);
+  uint32_t alpha_id(const Node& n) { return channel_vector_id(n.alpha_src, n.alpha); }
+
+  // A per-channel constant (PReLU slopes, mul factors, layer norm gamma/beta), channel_padded.
+  uint32_t channel_vector_id(int src, const std::vector<float>& v) {
+    // Keyed by channel count too: a single-slope alpha expands to each user's width.
+    const auto key = std::make_pair(src, int(v.size()));
+    auto it = alpha_ids_.find(key);
     if (it != alpha_ids_.end()) return it->second;
-    std::vector<float> packed(kernels::f32_channel_padded_size(int(n.alpha.size())));
-    kernels::pack_f32_channel_padded(n.alpha.data(), int(n.alpha.size()), packed.data());
-    const uint32_t id = add_constant(g_.tensors[std::size_t(n.alpha_src)].name, {int32_t(n.alpha.size())},
+    std::vector<float> packed(kernels::f32_channel_padded_size(int(v.size())));
+    kernels::pack_f32_channel_padded(v.data(), int(v.size()), packed.data());
+    const uint32_t id = add_constant(g_.tensors[std::size_t(src)].name, {int32_t(v.size())},
                                      format::Layout::channel_padded, std::move(packed));
-    alpha_ids_.emplace(n.alpha_src, id);
+    alpha_ids_.emplace(key, id);
     return id;
   }
 
@@ -830,7 +1383,7 @@ class Lowering {
     const float* b = n.bias >= 0 ? values_[std::size_t(n.bias)].data() : nullptr;
     std::vector<float> packed;
     uint32_t id;
-    if (n.kind == Kind::conv2d) {
+    if (n.kind == Kind::conv2d || n.kind == Kind::token_dense) {  // token_dense: [O,1,1,T], a 1x1 conv's layout
       packed.resize(kernels::f32_conv2d_packed_size(ws[0], ws[1], ws[2], ws[3]));
       kernels::pack_f32_conv2d(w, b, ws[0], ws[1], ws[2], ws[3], packed.data());
       id = add_constant(g_.tensors[std::size_t(n.filter)].name, ws, format::Layout::conv2d_oc_tile, std::move(packed));
@@ -899,13 +1452,44 @@ class Lowering {
           op.params = OpParams::from(n.pad);
           op.inputs = {activation_id(n.in[0])};
           break;
+        case Kind::token_dense:
+          op.type = OpType::token_dense;
+          op.params = OpParams::from(TokenDenseParams{n.act});
+          op.inputs = {activation_id(n.in[0]), weights_id(n)};
+          if (n.residual >= 0) op.inputs.push_back(activation_id(n.residual));
+          break;
+        case Kind::layer_norm:
+          op.type = OpType::layer_norm;
+          op.params = OpParams::from(LayerNormParams{n.eps});
+          op.inputs = {activation_id(n.in[0]), n.gamma_src >= 0 ? channel_vector_id(n.gamma_src, n.gamma) : kNoTensor};
+          if (n.beta_src >= 0) op.inputs.push_back(channel_vector_id(n.beta_src, n.beta));
+          if (n.gamma_src < 0 && n.beta_src < 0) op.inputs.pop_back();
+          break;
+        case Kind::point_normalize:
+          op.type = OpType::point_normalize;
+          op.inputs = {activation_id(n.in[0])};
+          break;
+        case Kind::mul:
+          op.type = OpType::mul;
+          op.inputs = {activation_id(n.in[0]), alpha_id(n)};
+          break;
+        case Kind::slice:
+          op.type = OpType::slice;
+          op.params = OpParams::from(n.slice);
+          op.inputs = {activation_id(n.in[0])};
+          break;
+        case Kind::copy:
+          op.type = OpType::copy;
+          op.inputs = {add_constant(g_.tensors[std::size_t(n.const_src)].name, shape(n.const_src),
+                                    format::Layout::plain, values_[std::size_t(n.const_src)])};
+          break;
         case Kind::relu6:
           return fail_model(strf("internal error: %s was not fused", n.name.c_str()));
       }
       op.outputs = {activation_id(n.out)};
       out_.ops.push_back(std::move(op));
     }
-    for (int t : g_.outputs) out_.outputs.push_back(activation_id(t));
+    for (int t : outputs_) out_.outputs.push_back(activation_id(t));
     return std::move(out_);
   }
 
@@ -919,8 +1503,20 @@ class Lowering {
   std::vector<Node> nodes_;
   OutModel out_;
   std::map<int, uint32_t> act_ids_;
-  std::map<int, uint32_t> alpha_ids_;
+  std::map<std::pair<int, int>, uint32_t> alpha_ids_;
   std::map<std::pair<int, int>, uint32_t> weight_ids_;
+  // MLP-Mixer support. A TRANSPOSE of the last two dims emits nothing: its output becomes a view,
+  // alias_[t] naming the tensor that holds the data and transposed_[t] saying whether t is the
+  // transpose of what that tensor stores.
+  std::vector<int> alias_;
+  std::vector<uint8_t> transposed_;
+  std::map<int, std::vector<int32_t>> stored_shape_;  // tensors stored in another shape than TFLite's
+  std::vector<int> outputs_;                          // graph outputs after aliasing
+  std::set<int> materialised_;                        // constants a copy op turned into activations
+  std::vector<int> producer_op_;                      // per tensor: the live source op writing it
+  std::vector<std::vector<int>> readers_;             // per tensor: live source ops reading it
+  std::vector<Pattern> patterns_;
+  std::vector<int> pattern_of_;                       // per source op: its pattern, or -1
 };
 
 }  // namespace

@@ -2,7 +2,10 @@
 //
 // Folds DEQUANTIZE of float16 constants, turns SAME/VALID into explicit padding, fuses
 // activations, MediaPipe's channel-padded residual ADDs and zero spatial PADs into the
-// convolutions, removes dead ops and packs the weights (kernels/pack.hpp). Every failure names
+// convolutions, removes dead ops and packs the weights (kernels/pack.hpp). For the blendshape
+// MLP-Mixer it also recognises layer normalisations and the input point normalisation (whole
+// subgraphs of MEAN, SQUARED_DIFFERENCE, RSQRT, ... become one op each) and keeps token mixing
+// transpose-free (TRANSPOSE -> 1x1 CONV_2D -> TRANSPOSE becomes token_dense). Every failure names
 // the model, the source operator index and its type, e.g.
 //   "face_blendshapes.tflite: operator #3 MEAN is not supported yet".
 #pragma once
@@ -25,6 +28,9 @@ struct LoweringStats {
   int residual_adds_fused = 0;     ///< ADD ops merged into a conv2d/dwconv2d as its residual
   int channel_pads_absorbed = 0;   ///< channel PADs replaced by add's zero-extended operand
   int spatial_pads_folded = 0;     ///< zero spatial PADs merged into a conv2d/dwconv2d's padding
+  int transposes_folded = 0;       ///< TRANSPOSEs of the last two dims absorbed into token_dense ops
+  int layer_norms_fused = 0;       ///< MEAN/SQUARED_DIFFERENCE/RSQRT/... subgraphs turned into layer_norm
+  int point_normalizations_fused = 0;  ///< MEAN/SUB/SUM/SQRT/DIV subgraphs turned into point_normalize
 };
 
 /// Lowers subgraph 0 of `g`. The result has no metadata yet (see model_info.hpp).

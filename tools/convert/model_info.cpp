@@ -77,7 +77,6 @@ int detector_anchor_count(int input_size) {
 std::string identify_model(const SourceGraph& g) {
   if (g.inputs.size() != 1 || g.outputs.empty()) return kKindGeneric;
   const auto& in = shape_of(g, g.inputs[0]);
-  const auto& out0 = shape_of(g, g.outputs[0]);
   const std::size_t out0_n = g.tensors[std::size_t(g.outputs[0])].elements;
   int reg = -1, cls = -1, boxes = 0;
   for (int size : {128, 192})
@@ -90,7 +89,6 @@ std::string identify_model(const SourceGraph& g) {
       has_custom_op(g, "TransformTensorBilinear"))
     return kKindLandmarksAttention;
   if (in == std::vector<int32_t>{1, 146, 2} && g.outputs.size() == 1 && out0_n == 52) return kKindBlendshapes;
-  (void)out0;
   return kKindGeneric;
 }
 

@@ -79,7 +79,7 @@ namespace detail {
 // CalculateScale: the interpolation is in double, the result float (MediaPipe's expression).
 inline float anchor_scale(float min_scale, float max_scale, int stride_index, int num_strides) noexcept {
   if (num_strides == 1) return (min_scale + max_scale) * 0.5f;
-  return float(min_scale + (max_scale - min_scale) * 1.0 * stride_index / (num_strides - 1.0f));
+  return float(min_scale + (max_scale - min_scale) * 1.0 * stride_index / (float(num_strides) - 1.0f));
 }
 
 }  // namespace detail

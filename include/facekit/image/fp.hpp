@@ -13,17 +13,27 @@
 namespace facekit {
 namespace fp {
 
+// FACEKIT_FP_OPAQUE(x): x stays as computed, but the optimiser cannot see where it came from.
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__SSE2__) || defined(__x86_64__))
+#define FACEKIT_FP_OPAQUE(x) __asm__("" : "+x"(x))
+#elif (defined(__GNUC__) || defined(__clang__)) && defined(__aarch64__)
+#define FACEKIT_FP_OPAQUE(x) __asm__("" : "+w"(x))
+#else
+#define FACEKIT_FP_OPAQUE(x) ::facekit::fp::detail::through_memory(x)
+#endif
+
+namespace detail {
+template <class T>
+inline void through_memory(T& x) noexcept {
+  volatile T v = x;
+  x = v;
+}
+}  // namespace detail
+
 /// x unchanged, but opaque to the optimiser: nothing is fused across this point.
 template <class T>
 inline T opaque(T x) noexcept {
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__SSE2__) || defined(__x86_64__))
-  __asm__("" : "+x"(x));
-#elif (defined(__GNUC__) || defined(__clang__)) && defined(__aarch64__)
-  __asm__("" : "+w"(x));
-#else
-  volatile T v = x;
-  x = v;
-#endif
+  FACEKIT_FP_OPAQUE(x);
   return x;
 }
 
@@ -34,6 +44,7 @@ inline double mul(double a, double b) noexcept { return opaque(a * b); }
 /// OpenCV's saturate_cast<int>(double) after its clamp to [INT_MIN, INT_MAX]: round half to even.
 /// NaN becomes INT_MAX, as std::max(INT_MIN, std::min(INT_MAX, v)) makes it.
 inline int32_t round_to_int(double v) noexcept {
+  v = opaque(v);  // a product passed in must be rounded before the addition below
   v = (v < double(INT_MAX)) ? v : double(INT_MAX);
   v = (double(INT_MIN) < v) ? v : double(INT_MIN);
   // Adding 1.5 * 2^52 leaves no fraction bits; the addition rounds half to even (default mode).

@@ -17,7 +17,9 @@
 //      block of 16 rows x up to 64 columns exactly as WarpPerspectiveInvoker does;
 //   5. bilinear sampling with integer weights, (sum + 16384) >> 15, BORDER_CONSTANT(0) or
 //      BORDER_REPLICATE rules of remapBilinear.
-// No heap allocation; the pixel loops are specialised per input format.
+// No heap allocation; the pixel loops are specialised per input format and border mode.
+// Exactness needs IEEE arithmetic: FMA contraction is defeated internally (fp.hpp), but
+// -ffast-math (or -fassociative-math) breaks the bit-exact guarantee.
 #pragma once
 
 #include <algorithm>
@@ -160,6 +162,13 @@ void sample_border(const ImageView& img, int sx, int sy, int fx, int fy, int v[3
   v[2] = (p00[L::b] * w00 + p01[L::b] * w01 + p10[L::b] * w10 + p11[L::b] * w11 + 16384) >> 15;
 }
 
+/// R, G, B of a pixel in bits 0, 21 and 42.
+template <class L>
+inline uint64_t lanes(const uint8_t* p) noexcept {
+  return uint64_t(p[L::r]) | uint64_t(p[L::g]) << 21 | uint64_t(p[L::b]) << 42;
+}
+constexpr uint64_t kLaneHalf = 512u | uint64_t(512) << 21 | uint64_t(512) << 42;
+
 constexpr double kRoundMagic = 6755399441055744.0;  // 1.5 * 2^52, see fp::round_to_int
 
 /// WarpPerspectiveInvoker's line loop for one block row: source positions in 1/32 pixel,
@@ -180,14 +189,15 @@ inline void block_row_coords(scalar_arch, const double* tx, const double* ty, co
 
 #if FACEKIT_HAS_SIMD
 template <class Arch>
-void block_row_coords(Arch, const double* tx, const double* ty, const double* tw, double X0, double Y0, double W0,
-                      bool affine, double wrow, int bw, double* fx, double* fy) noexcept {
+void block_row_coords_simd(const double* tx, const double* ty, const double* tw, double X0, double Y0, double W0,
+                           bool affine, double wrow, int bw, double* fx, double* fy) noexcept {
   using B = xsimd::batch<double, Arch>;
   constexpr int N = int(B::size);
   const B x0(X0), y0(Y0), w0(W0), k32(32.0), zero(0.0), hi(double(INT_MAX)), lo(double(INT_MIN)),
       magic(kRoundMagic), wr(wrow);
   int i = 0;
-  // No product here feeds an addition, so nothing can be contracted into an FMA.
+  // The products only feed comparisons and blends before the rounding addition, so nothing
+  // can be contracted into an FMA.
   for (; i + N <= bw; i += N) {
     B wd = wr;
     if (!affine) {
@@ -205,18 +215,28 @@ void block_row_coords(Arch, const double* tx, const double* ty, const double* tw
   }
   block_row_coords(scalar_arch{}, tx + i, ty + i, tw + i, X0, Y0, W0, affine, wrow, bw - i, fx + i, fy + i);
 }
+
+template <class Arch>
+void block_row_coords(Arch, const double* tx, const double* ty, const double* tw, double X0, double Y0, double W0,
+                      bool affine, double wrow, int bw, double* fx, double* fy) noexcept {
+  if constexpr (!xsimd::has_simd_register<double, Arch>::value) {  // e.g. 32-bit NEON: no double lanes
+    block_row_coords(scalar_arch{}, tx, ty, tw, X0, Y0, W0, affine, wrow, bw, fx, fy);
+  } else {
+    block_row_coords_simd<Arch>(tx, ty, tw, X0, Y0, W0, affine, wrow, bw, fx, fy);
+  }
+}
 #endif
 
 /// WarpPerspectiveInvoker + remapBilinear. sink(pixel_index, r, g, b) receives every output pixel.
 template <class Arch, class L, bool Zero, class Sink>
-void warp_pixels(const ImageView& img, const std::array<double, 9>& t, int out_w, int out_h, Sink& sink) noexcept {
+void warp_pixels(const ImageView& img, const std::array<double, 9>& t, int out_w, int out_h, Sink sink) noexcept {
   constexpr int CN = L::cn;
   // WarpPerspectiveInvoker's blocks (BLOCK_SZ 32): only the width matters to the arithmetic,
   // because X0/Y0/W0 are evaluated at each block's first column.
   const int bh0 = std::min(16, out_h);
   const int bw0 = std::min(1024 / bh0, out_w);
   // M*x1 per block column, each product rounded on its own.
-  alignas(64) double tx[1024], ty[1024], tw[1024], fx[1024], fy[1024];
+  double tx[1024], ty[1024], tw[1024], fx[1024], fy[1024];
   for (int x1 = 0; x1 < bw0; ++x1) {
     tx[x1] = fp::mul(t[0], double(x1));
     ty[x1] = fp::mul(t[3], double(x1));
@@ -241,13 +261,16 @@ void warp_pixels(const ImageView& img, const std::array<double, 9>& t, int out_w
         // the image (<= FACEKIT_MAX_IMAGE_DIM), where clipping or the border gives the same pixel.
         const int sx = X >> 5, sy = Y >> 5, ax = X & 31, ay = Y & 31;
         if (unsigned(sx) < W1 && unsigned(sy) < H1) {
-          // sum(w * p) with w = 32*(32-ax)*(32-ay) etc., factored by rows: identical integers.
+          // sum(w * p) with w = 32*(32-ax)*(32-ay) etc. equals 32 * (row0*(32-ay) + row1*ay) with
+          // row = left*(32-ax) + right*ax, so (sum + 16384) >> 15 == (that + 512) >> 10. The three
+          // channels ride in 21-bit lanes of one 64-bit integer (every lane stays below 2^18).
           const uint8_t* p = base + std::ptrdiff_t(sy) * stride + sx * CN;
           const uint8_t* q = p + stride;
-          const int bx = 32 - ax, by = 32 - ay;
-          sink(idx, ((p[L::r] * bx + p[CN + L::r] * ax) * by + (q[L::r] * bx + q[CN + L::r] * ax) * ay + 512) >> 10,
-               ((p[L::g] * bx + p[CN + L::g] * ax) * by + (q[L::g] * bx + q[CN + L::g] * ax) * ay + 512) >> 10,
-               ((p[L::b] * bx + p[CN + L::b] * ax) * by + (q[L::b] * bx + q[CN + L::b] * ax) * ay + 512) >> 10);
+          const uint64_t bx = uint64_t(32 - ax), by = uint64_t(32 - ay);
+          const uint64_t row0 = lanes<L>(p) * bx + lanes<L>(p + CN) * uint64_t(ax);
+          const uint64_t row1 = lanes<L>(q) * bx + lanes<L>(q + CN) * uint64_t(ax);
+          const uint64_t sum = row0 * by + row1 * uint64_t(ay) + kLaneHalf;
+          sink(idx, int((sum >> 10) & 255), int((sum >> 31) & 255), int((sum >> 52) & 255));
         } else {
           int v[3];
           sample_border<L, Zero>(img, sx, sy, ax, ay, v);
@@ -260,7 +283,7 @@ void warp_pixels(const ImageView& img, const std::array<double, 9>& t, int out_w
 
 template <class Arch, class L, class Sink>
 void warp_border(const ImageView& img, const std::array<double, 9>& t, int out_w, int out_h, BorderMode border,
-                 Sink& sink) noexcept {
+                 const Sink& sink) noexcept {
   if (border == BorderMode::zero)
     warp_pixels<Arch, L, true>(img, t, out_w, out_h, sink);
   else
@@ -269,7 +292,7 @@ void warp_border(const ImageView& img, const std::array<double, 9>& t, int out_w
 
 template <class Arch, class Sink>
 void warp_dispatch(const ImageView& img, const std::array<double, 9>& t, int out_w, int out_h, BorderMode border,
-                   Sink& sink) noexcept {
+                   const Sink& sink) noexcept {
   switch (img.format) {
     case PixelFormat::rgb8: warp_border<Arch, Layout<3, false>>(img, t, out_w, out_h, border, sink); break;
     case PixelFormat::bgr8: warp_border<Arch, Layout<3, true>>(img, t, out_w, out_h, border, sink); break;

@@ -19,10 +19,15 @@
 #include "../config.hpp"
 #include "../ops/op_types.hpp"
 
-#if defined(__GNUC__)
+// Register-blocked kernels rely on full inlining (accumulator arrays only stay in registers when
+// every helper and lambda touching them is inlined), so it is forced rather than left to heuristics.
+// FACEKIT_NO_FORCE_INLINE leaves it to the compiler (much faster sanitizer builds, slow kernels).
+#if defined(__GNUC__) && !defined(FACEKIT_NO_FORCE_INLINE)
 #define FACEKIT_KERNEL_INLINE inline __attribute__((always_inline))
+#define FACEKIT_LAMBDA_INLINE __attribute__((always_inline))
 #else
 #define FACEKIT_KERNEL_INLINE inline
+#define FACEKIT_LAMBDA_INLINE
 #endif
 
 namespace facekit {
@@ -79,7 +84,7 @@ FACEKIT_KERNEL_INLINE void unroll(F&& f) {
 /// Lets a loop pick a compile-time variant (e.g. number of live vectors) without a hand switch.
 template <int N, class F>
 FACEKIT_KERNEL_INLINE void dispatch_1_to(int n, F&& f) {
-  unroll<N>([&](auto I) {
+  unroll<N>([&](auto I) FACEKIT_LAMBDA_INLINE {
     if (n == decltype(I)::value + 1) f(std::integral_constant<int, decltype(I)::value + 1>{});
   });
 }
@@ -140,11 +145,42 @@ constexpr int lanes() noexcept {
   return int(vf<A>::size);
 }
 
+#if defined(__AVX512VL__)
+constexpr bool kNarrowVectorsHave32Registers = true;  // EVEX encodes ymm/xmm16-31
+#else
+constexpr bool kNarrowVectorsHave32Registers = false;
+#endif
+
 /// Vector registers the compiler can use; sizes the register blocks. 64-byte vectors come with
-/// 32 registers (AVX-512); the 16-/32-byte x86 ISAs have 16.
+/// 32 registers (AVX-512), and so do 32-byte ones when AVX-512VL is enabled; else 16.
 template <class A>
 constexpr int vector_registers() noexcept {
-  return lanes<A>() >= 16 ? 32 : 16;
+  return lanes<A>() >= 16 || (lanes<A>() == 8 && kNarrowVectorsHave32Registers) ? 32 : 16;
+}
+
+/// The half-width architecture used for a channel tail of at most half a vector (an AVX-512
+/// kernel finishes 24 channels with one zmm and one ymm instead of two zmm: on cores that split
+/// zmm ops in two 256-bit halves that is 25% fewer cycles, elsewhere it is no slower). A itself
+/// when there is none worth using.
+template <class A, class = void>
+struct half_arch {
+  using type = A;
+};
+#if XSIMD_WITH_AVX512F && XSIMD_WITH_AVX2
+template <class A>
+struct half_arch<A, typename std::enable_if<std::is_base_of<xsimd::avx512f, A>::value>::type> {
+#if XSIMD_WITH_FMA3_AVX2
+  using type = xsimd::fma3<xsimd::avx2>;
+#else
+  using type = xsimd::avx2;
+#endif
+};
+#endif
+template <class A>
+using half_arch_t = typename half_arch<A>::type;
+template <class A>
+constexpr bool has_half_arch() noexcept {
+  return !std::is_same<half_arch_t<A>, A>::value;
 }
 
 template <class A>
@@ -304,6 +340,48 @@ FACEKIT_KERNEL_INLINE vf<A> vexp(const vf<A>& x) noexcept {
   return detail::vexp<A>(x, A{});
 }
 
+#if XSIMD_WITH_AVX512F && XSIMD_WITH_AVX2
+/// The low half of a vector as a half_arch_t<A> vector (no instruction).
+template <class A, class = typename std::enable_if<std::is_base_of<xsimd::avx512f, A>::value>::type>
+FACEKIT_KERNEL_INLINE vf<half_arch_t<A>> lower_half(const vf<A>& v) noexcept {
+  // _mm512_castps512_ps256 would trip GCC PR 105593 too.
+  typedef float v16 __attribute__((vector_size(64)));
+  const v16 w = v16(__m512(v));
+  return vf<half_arch_t<A>>(__m256(__builtin_shufflevector(w, w, 0, 1, 2, 3, 4, 5, 6, 7)));
+}
+#endif
+
+/// Covers channels [0, C) with vectors: f(arch, c0, n) for each vector of n <= lanes valid channels
+/// starting at c0, arch being A, or half_arch_t<A> for a tail that fits in half a vector. f is a
+/// generic lambda, so each body is compiled for both widths.
+template <class A, class F>
+FACEKIT_KERNEL_INLINE void for_each_channel_vector(int C, F&& f) {
+  constexpr int W = lanes<A>();
+  int c0 = 0;
+  for (; c0 + W <= C; c0 += W) f(A{}, c0, W);
+  const int tail = C - c0;
+  if (tail <= 0) return;
+  if constexpr (has_half_arch<A>()) {
+    if (tail <= lanes<half_arch_t<A>>()) {
+      f(half_arch_t<A>{}, c0, tail);
+      return;
+    }
+  }
+  f(A{}, c0, tail);
+}
+
+/// Makes the compiler keep a loaded vector in a register. Without it GCC re-folds a load that
+/// feeds several FMAs into each of them (one memory operand per FMA), which doubles the loads of
+/// the depthwise kernel and costs ~10%.
+template <class A>
+FACEKIT_KERNEL_INLINE void keep_in_register(vf<A>& v) noexcept {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  __asm__("" : "+v"(v.data));
+#else
+  (void)v;
+#endif
+}
+
 /// Activation on a vector; `alpha` points at the vector's channels of the channel_padded array.
 template <Activation Act, class A>
 FACEKIT_KERNEL_INLINE vf<A> activate(const vf<A>& v, const float* alpha) noexcept {
@@ -324,10 +402,28 @@ FACEKIT_KERNEL_INLINE vf<A> activate(const vf<A>& v, const float* alpha) noexcep
 /// channel c of this pixel; res_n = clamp(residual_c - c, 0, lanes) (0: nothing to add).
 template <class A, Activation Act, bool Res>
 FACEKIT_KERNEL_INLINE vf<A> epilogue(vf<A> acc, const float* res, int res_n, const float* alpha) noexcept {
-  if constexpr (Res) acc = acc + load_n<A>(res, res_n);
+  if constexpr (Res) {
+    if (res_n > 0) acc = acc + load_n<A>(res, res_n);
+  }
   (void)res;
   (void)res_n;
   return activate<Act, A>(acc, alpha);
+}
+
+/// The same with the residual and the activation chosen at run time (res_n == 0: no residual).
+/// Kernels whose inner loop dominates (the conv GEMM) use this: one instantiation instead of
+/// eight, for one well-predicted branch per output vector.
+template <class A>
+FACEKIT_KERNEL_INLINE vf<A> epilogue(vf<A> acc, const float* res, int res_n, const float* alpha,
+                                     Activation act) noexcept {
+  if (res_n > 0) acc = acc + load_n<A>(res, res_n);
+  switch (act) {
+    case Activation::relu: return activate<Activation::relu, A>(acc, alpha);
+    case Activation::relu6: return activate<Activation::relu6, A>(acc, alpha);
+    case Activation::prelu: return activate<Activation::prelu, A>(acc, alpha);
+    case Activation::none: break;
+  }
+  return acc;
 }
 
 }  // namespace simd

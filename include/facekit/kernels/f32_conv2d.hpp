@@ -70,93 +70,127 @@ struct GemmConfig {
   static_assert(kPackTile % W == 0, "a vector must not straddle two packed tiles");
   static constexpr int VPT = kPackTile / W;     // vectors per packed tile
   static constexpr int NV = VPT >= 2 ? VPT : 2;  // vectors per channel group: one tile, or two 1-vector tiles
-  // ~3/4 of the registers hold accumulators; the rest weights and the broadcast.
+  // ~3/4 of the registers hold accumulators; the rest weights and the broadcasts.
   static constexpr int MR = vector_registers<A>() * 3 / 4 / NV > 0 ? vector_registers<A>() * 3 / 4 / NV : 1;
-  // Smaller row counts for the last block of pixels (and tiny images): 1x1 outputs must not pay
-  // for MR rows.
+  // Fewer rows for the last block of pixels: a 1x1 output must not pay for MR rows.
   static constexpr int MR2 = (MR + 1) / 2;
-  static constexpr int MR4 = (MR + 3) / 4;
 };
 
 constexpr int kMaxSegments = 64;     // per pixel; bounds the pointer table
 constexpr int kConvScratch = 4096;   // floats of gather buffer (16 KB of stack)
 
-/// The microkernel. Rows: for segment s, row i reads a[s * MR + i][0 .. seg_len[s]); the packed
-/// weights (wt = first tile of the group, after its bias) follow the same K order. Computes output
-/// channels [c0, c0 + L * lanes) of the MR pixels pix[] and writes the valid ones.
-template <class A, int MR, int L, Activation Act, bool Res>
+/// The microkernel: MR output pixels x (L vectors of A + H ? one vector of half_arch_t<A> : none)
+/// output channels starting at c0. Rows: for segment s, row i reads a[s * MR + i][0 .. seg_len[s]);
+/// the packed weights (wt = the group's first tile) follow the same K order. Accumulates in
+/// registers, then applies the epilogue and writes the valid channels.
+template <class A, int MR, int L, bool H>
 void gemm_block(const float* const* a, const int* seg_len, int nseg, const float* wt, std::size_t tile_stride,
                 int c0, int out_c, const std::size_t* pix, const Epilogue& e, float* y) noexcept {
-  constexpr int W = lanes<A>(), T = kPackTile;
-  // Vector v sits in tile v*W/T of the group, at lane offset (v*W)%T.
-  std::size_t voff[L];
-  unroll<L>([&](auto V) {
+  using B = half_arch_t<A>;
+  constexpr int W = lanes<A>(), T = kPackTile, LA = L > 0 ? L : 1;
+  // Vector v sits in tile v*W/T of the group, at lane offset (v*W)%T; the half vector is v = L.
+  std::size_t voff[L + 1];
+  unroll<L + 1>([&](auto V) FACEKIT_LAMBDA_INLINE {
     constexpr int v = decltype(V)::value;
     voff[v] = std::size_t(v * W / T) * tile_stride + std::size_t((v * W) % T);
   });
-  vf<A> acc[MR][L];
-  unroll<L>([&](auto V) {
+  vf<A> acc[MR][LA];
+  vf<B> acch[MR];
+  unroll<L>([&](auto V) FACEKIT_LAMBDA_INLINE {
     constexpr int v = decltype(V)::value;
     const vf<A> b = loadu<A>(wt + voff[v]);
-    unroll<MR>([&](auto I) { acc[decltype(I)::value][v] = b; });
+    unroll<MR>([&](auto I) FACEKIT_LAMBDA_INLINE { acc[decltype(I)::value][v] = b; });
   });
+  if constexpr (H) {
+    const vf<B> b = loadu<B>(wt + voff[L]);
+    unroll<MR>([&](auto I) FACEKIT_LAMBDA_INLINE { acch[decltype(I)::value] = b; });
+  }
   const float* wk = wt + T;
   for (int s = 0; s < nseg; ++s) {
     const float* ap[MR];
-    unroll<MR>([&](auto I) { ap[decltype(I)::value] = a[s * MR + decltype(I)::value]; });
+    unroll<MR>([&](auto I) FACEKIT_LAMBDA_INLINE { ap[decltype(I)::value] = a[s * MR + decltype(I)::value]; });
     const int len = seg_len[s];
     for (int k = 0; k < len; ++k, wk += T) {
-      vf<A> wv[L];
-      unroll<L>([&](auto V) { wv[decltype(V)::value] = loadu<A>(wk + voff[decltype(V)::value]); });
-      unroll<MR>([&](auto I) {
+      vf<A> wv[LA];
+      unroll<L>([&](auto V) FACEKIT_LAMBDA_INLINE { wv[decltype(V)::value] = loadu<A>(wk + voff[decltype(V)::value]); });
+      vf<B> wh;
+      if constexpr (H) wh = loadu<B>(wk + voff[L]);
+      unroll<MR>([&](auto I) FACEKIT_LAMBDA_INLINE {
         constexpr int i = decltype(I)::value;
-        const vf<A> xb(ap[i][k]);
-        unroll<L>([&](auto V) {
-          constexpr int v = decltype(V)::value;
-          acc[i][v] = fmadd<A>(xb, wv[v], acc[i][v]);
-        });
+        const float xs = ap[i][k];
+        if constexpr (L > 0) {
+          const vf<A> xb(xs);
+          unroll<L>([&](auto V) FACEKIT_LAMBDA_INLINE {
+            constexpr int v = decltype(V)::value;
+            acc[i][v] = fmadd<A>(xb, wv[v], acc[i][v]);
+          });
+        }
+        if constexpr (H) {
+          if constexpr (L > 0)
+            acch[i] = fmadd<B>(lower_half<A>(vf<A>(xs)), wh, acch[i]);  // reuse the wide broadcast
+          else
+            acch[i] = fmadd<B>(vf<B>(xs), wh, acch[i]);
+        }
       });
     }
   }
-  int n[L], rn[L];
-  unroll<L>([&](auto V) {
+  int n[L + 1], rn[L + 1];
+  unroll<L + 1>([&](auto V) FACEKIT_LAMBDA_INLINE {
     constexpr int v = decltype(V)::value;
-    n[v] = clamp_lanes(out_c - c0 - v * W, W);
-    rn[v] = Res ? clamp_lanes(e.residual_c - c0 - v * W, W) : 0;
+    n[v] = clamp_lanes(out_c - c0 - v * W, v < L ? W : lanes<B>());
+    rn[v] = e.residual ? clamp_lanes(e.residual_c - c0 - v * W, v < L ? W : lanes<B>()) : 0;
   });
-  unroll<MR>([&](auto I) {
+  unroll<MR>([&](auto I) FACEKIT_LAMBDA_INLINE {
     constexpr int i = decltype(I)::value;
     float* yr = y + pix[i] * std::size_t(out_c) + c0;
-    unroll<L>([&](auto V) {
+    const float* rr = e.residual ? e.residual + pix[i] * std::size_t(e.residual_c) + c0 : nullptr;
+    const float* al = e.act == Activation::prelu ? e.alpha + c0 : nullptr;
+    unroll<L>([&](auto V) FACEKIT_LAMBDA_INLINE {
       constexpr int v = decltype(V)::value;
-      const int c = c0 + v * W;
-      const float* rr = Res ? e.residual + pix[i] * std::size_t(e.residual_c) + c : nullptr;
-      const float* al = Act == Activation::prelu ? e.alpha + c : nullptr;
-      store_n<A>(yr + v * W, epilogue<A, Act, Res>(acc[i][v], rr, rn[v], al), n[v]);
+      const vf<A> r = epilogue<A>(acc[i][v], rr ? rr + v * W : nullptr, rn[v], al ? al + v * W : nullptr, e.act);
+      store_n<A>(yr + v * W, r, n[v]);
     });
+    if constexpr (H) {
+      const vf<B> r = epilogue<B>(acch[i], rr ? rr + L * W : nullptr, rn[L], al ? al + L * W : nullptr, e.act);
+      store_n<B>(yr + L * W, r, n[L]);
+    }
   });
 }
 
-/// All channel groups for one block of MR pixels.
-template <class A, int MR, Activation Act, bool Res>
+/// All channel groups for one block of MR pixels. A group is NV vectors (one or two packed tiles);
+/// the last one is cut to the vectors it needs, its tail possibly a half-width vector.
+template <class A, int MR>
 FACEKIT_KERNEL_INLINE void gemm_groups(const float* const* a, const int* seg_len, int nseg, const float* w,
                                        std::size_t tile_stride, int out_c, const std::size_t* pix, const Epilogue& e,
                                        float* y) noexcept {
   using C = GemmConfig<A>;
-  constexpr int W = C::W;
-  const int nvec = (out_c + W - 1) / W;
-  for (int v0 = 0; v0 < nvec; v0 += C::NV) {
-    const float* wt = w + std::size_t(v0 * W / kPackTile) * tile_stride;
-    dispatch_1_to<C::NV>(std::min(C::NV, nvec - v0), [&](auto L) {
-      gemm_block<A, MR, decltype(L)::value, Act, Res>(a, seg_len, nseg, wt, tile_stride, v0 * W, out_c, pix, e, y);
-    });
+  constexpr int W = C::W, GW = C::NV * W;
+  int c0 = 0;
+  for (; c0 + GW <= out_c; c0 += GW)
+    gemm_block<A, MR, C::NV, false>(a, seg_len, nseg, w + std::size_t(c0 / kPackTile) * tile_stride, tile_stride, c0, out_c, pix, e, y);
+  const int rest = out_c - c0;
+  if (rest <= 0) return;
+  const float* wt = w + std::size_t(c0 / kPackTile) * tile_stride;
+  const int full = rest / W, tail = rest % W;
+  if constexpr (has_half_arch<A>()) {
+    if (tail > 0 && tail <= lanes<half_arch_t<A>>()) {
+      // full < NV here: rest < GW.
+      unroll<C::NV>([&](auto Lc) FACEKIT_LAMBDA_INLINE {
+        if (full == decltype(Lc)::value)
+          gemm_block<A, MR, decltype(Lc)::value, true>(a, seg_len, nseg, wt, tile_stride, c0, out_c, pix, e, y);
+      });
+      return;
+    }
   }
+  dispatch_1_to<C::NV>(full + (tail > 0), [&](auto Lc) FACEKIT_LAMBDA_INLINE {
+    gemm_block<A, MR, decltype(Lc)::value, false>(a, seg_len, nseg, wt, tile_stride, c0, out_c, pix, e, y);
+  });
 }
 
 /// Runs the pixel blocks. rows.fill<M>(pix, a, seg_len) sets up the M rows (row pointers per
 /// segment) and returns the segment count. The last partial block repeats its last pixel: the
 /// duplicate rows recompute and rewrite identical values (no branches on the row count inside).
-template <class A, Activation Act, bool Res, class Rows>
+template <class A, class Rows>
 FACEKIT_KERNEL_INLINE void gemm_conv(const Conv2dGeometry& g, const float* w, const Epilogue& e, float* y,
                                      Rows& rows) noexcept {
   using C = GemmConfig<A>;
@@ -164,15 +198,15 @@ FACEKIT_KERNEL_INLINE void gemm_conv(const Conv2dGeometry& g, const float* w, co
   const std::size_t P = std::size_t(g.out_h) * g.out_w;
   const float* a[kMaxSegments * C::MR];
   int seg_len[kMaxSegments];
-  auto run = [&](auto M, std::size_t p0, std::size_t m) {
+  auto run = [&](auto M, std::size_t p0, std::size_t m) FACEKIT_LAMBDA_INLINE {
     constexpr int MR = decltype(M)::value;
     std::size_t pix[MR];
-    unroll<MR>([&](auto I) {
+    unroll<MR>([&](auto I) FACEKIT_LAMBDA_INLINE {
       constexpr std::size_t i = decltype(I)::value;
       pix[i] = p0 + (i < m ? i : m - 1);
     });
     const int nseg = rows.template fill<MR>(pix, a, seg_len);
-    gemm_groups<A, MR, Act, Res>(a, seg_len, nseg, w, ts, g.out_c, pix, e, y);
+    gemm_groups<A, MR>(a, seg_len, nseg, w, ts, g.out_c, pix, e, y);
   };
   std::size_t p0 = 0;
   for (; p0 + C::MR <= P; p0 += C::MR) run(std::integral_constant<int, C::MR>{}, p0, C::MR);
@@ -180,8 +214,6 @@ FACEKIT_KERNEL_INLINE void gemm_conv(const Conv2dGeometry& g, const float* w, co
   if (m == 0) return;
   if (m <= 1)
     run(std::integral_constant<int, 1>{}, p0, m);
-  else if (m <= std::size_t(C::MR4))
-    run(std::integral_constant<int, C::MR4>{}, p0, m);
   else if (m <= std::size_t(C::MR2))
     run(std::integral_constant<int, C::MR2>{}, p0, m);
   else
@@ -209,16 +241,30 @@ struct KernelRowRows {
   int fill(const std::size_t* pix, const float** a, int* seg_len) const noexcept {
     const int I = g.in_c, KW = g.kernel_w, len = KW * I;
     for (int ky = 0; ky < g.kernel_h; ++ky) seg_len[ky] = len;
+    // The block's pixels are consecutive: one division, then step (oy, ox).
+    int oy = int(pix[0] / std::size_t(g.out_w)), ox = int(pix[0] % std::size_t(g.out_w));
     for (int i = 0; i < MR; ++i) {
-      if (i > 0 && pix[i] == pix[i - 1]) {  // repeated tail row
-        for (int ky = 0; ky < g.kernel_h; ++ky) a[ky * MR + i] = a[ky * MR + i - 1];
-        continue;
+      if (i > 0) {
+        if (pix[i] == pix[i - 1]) {  // repeated tail row
+          for (int ky = 0; ky < g.kernel_h; ++ky) a[ky * MR + i] = a[ky * MR + i - 1];
+          continue;
+        }
+        if (++ox == g.out_w) {
+          ox = 0;
+          ++oy;
+        }
       }
-      const int oy = int(pix[i] / std::size_t(g.out_w)), ox = int(pix[i] % std::size_t(g.out_w));
       const int ix0 = ox * g.stride_w - g.pad_left;
       const bool inside_x = ix0 >= 0 && ix0 + KW <= g.in_w;
+      const int iy0 = oy * g.stride_h - g.pad_top;
+      if (inside_x && iy0 >= 0 && iy0 + (g.kernel_h - 1) * g.dilation_h < g.in_h) {  // the common case
+        const float* p = x + (std::size_t(iy0) * g.in_w + ix0) * I;
+        const std::size_t step = std::size_t(g.dilation_h) * g.in_w * I;
+        for (int ky = 0; ky < g.kernel_h; ++ky) a[ky * MR + i] = p + ky * step;
+        continue;
+      }
       for (int ky = 0; ky < g.kernel_h; ++ky) {
-        const int iy = oy * g.stride_h - g.pad_top + ky * g.dilation_h;
+        const int iy = iy0 + ky * g.dilation_h;
         const float** slot = &a[ky * MR + i];
         if (iy < 0 || iy >= g.in_h) {
           *slot = kZeroFloats;  // len <= kZeroFloatCount (checked at selection)
@@ -228,10 +274,13 @@ struct KernelRowRows {
           float* dst = scratch + std::size_t(i * g.kernel_h + ky) * len;
           for (int kx = 0; kx < KW; ++kx) {
             const int ix = ix0 + kx;
-            if (ix >= 0 && ix < g.in_w)
-              std::memcpy(dst + kx * I, x + (std::size_t(iy) * g.in_w + ix) * I, sizeof(float) * I);
-            else
-              std::memset(dst + kx * I, 0, sizeof(float) * I);
+            float* d = dst + kx * I;
+            if (ix >= 0 && ix < g.in_w) {
+              const float* src = x + (std::size_t(iy) * g.in_w + ix) * I;
+              for (int c = 0; c < I; ++c) d[c] = src[c];
+            } else {
+              for (int c = 0; c < I; ++c) d[c] = 0.0f;
+            }
           }
           *slot = dst;
         }
@@ -248,15 +297,19 @@ struct TapRows {
   template <int MR>
   int fill(const std::size_t* pix, const float** a, int* seg_len) const noexcept {
     const int I = g.in_c;
+    int iy0[MR], ix0[MR];
+    for (int i = 0; i < MR; ++i) {
+      iy0[i] = int(pix[i] / std::size_t(g.out_w)) * g.stride_h - g.pad_top;
+      ix0[i] = int(pix[i] % std::size_t(g.out_w)) * g.stride_w - g.pad_left;
+    }
     int nseg = 0;
     for (int ky = 0; ky < g.kernel_h; ++ky)
       for (int kx = 0; kx < g.kernel_w; ++kx)
         for (int c = 0; c < I; c += kZeroFloatCount) {
           seg_len[nseg] = std::min(kZeroFloatCount, I - c);
           for (int i = 0; i < MR; ++i) {
-            const int oy = int(pix[i] / std::size_t(g.out_w)), ox = int(pix[i] % std::size_t(g.out_w));
-            const int iy = oy * g.stride_h - g.pad_top + ky * g.dilation_h;
-            const int ix = ox * g.stride_w - g.pad_left + kx * g.dilation_w;
+            const int iy = iy0[i] + ky * g.dilation_h;
+            const int ix = ix0[i] + kx * g.dilation_w;
             const bool in = iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w;
             a[nseg * MR + i] = in ? x + (std::size_t(iy) * g.in_w + ix) * I + c : kZeroFloats;
           }
@@ -266,23 +319,23 @@ struct TapRows {
   }
 };
 
-template <class A, Activation Act, bool Res>
+template <class A>
 void conv2d_pointwise(const Conv2dGeometry& g, const float* x, const float* w, const Epilogue& e, float* y) {
   PointwiseRows rows{x, g.in_c};
-  gemm_conv<A, Act, Res>(g, w, e, y, rows);
+  gemm_conv<A>(g, w, e, y, rows);
 }
 
-template <class A, Activation Act, bool Res>
+template <class A>
 void conv2d_kernel_rows(const Conv2dGeometry& g, const float* x, const float* w, const Epilogue& e, float* y) {
   alignas(64) float scratch[kConvScratch];
   KernelRowRows rows{g, x, scratch};
-  gemm_conv<A, Act, Res>(g, w, e, y, rows);
+  gemm_conv<A>(g, w, e, y, rows);
 }
 
-template <class A, Activation Act, bool Res>
+template <class A>
 void conv2d_taps(const Conv2dGeometry& g, const float* x, const float* w, const Epilogue& e, float* y) {
   TapRows rows{g, x};
-  gemm_conv<A, Act, Res>(g, w, e, y, rows);
+  gemm_conv<A>(g, w, e, y, rows);
 }
 
 }  // namespace simd
@@ -303,14 +356,13 @@ Conv2dFn select_conv2d(A, const Conv2dGeometry& g, Activation act, bool res) {
                            long(C::MR) * g.kernel_h * row_len <= simd::kConvScratch;
   const long tap_segs = long(g.kernel_h) * g.kernel_w * ((g.in_c + kZeroFloatCount - 1) / kZeroFloatCount);
   const bool taps = tap_segs <= simd::kMaxSegments;
-  return dispatch_epilogue(act, res, [&](auto Act, auto Res) -> Conv2dFn {
-    constexpr Activation a = decltype(Act)::value;
-    constexpr bool r = decltype(Res)::value;
-    if (pointwise) return &simd::conv2d_pointwise<A, a, r>;
-    if (kernel_rows) return &simd::conv2d_kernel_rows<A, a, r>;
-    if (taps) return &simd::conv2d_taps<A, a, r>;
-    return &ref::f32_conv2d;
-  });
+  // The activation and the residual are run-time choices of the epilogue (see simd::epilogue).
+  (void)act;
+  (void)res;
+  if (pointwise) return &simd::conv2d_pointwise<A>;
+  if (kernel_rows) return &simd::conv2d_kernel_rows<A>;
+  if (taps) return &simd::conv2d_taps<A>;
+  return &ref::f32_conv2d;
 }
 #endif
 

@@ -70,24 +70,23 @@ void add(const float* a, const float* b, int pixels, int channels, int b_c, cons
     const float* ap = a + std::size_t(p) * channels;
     const float* bp = b + std::size_t(p) * b_c;
     float* yp = y + std::size_t(p) * channels;
-    for (int c0 = 0; c0 < channels; c0 += W) {
-      const int n = clamp_lanes(channels - c0, W);
-      const vf<A> s = load_n<A>(ap + c0, n) + load_n<A>(bp + c0, clamp_lanes(b_c - c0, W));
-      store_n<A>(yp + c0, activate<Act, A>(s, Act == Activation::prelu ? alpha + c0 : nullptr), n);
-    }
+    for_each_channel_vector<A>(channels, [&](auto arch, int c0, int n) FACEKIT_LAMBDA_INLINE {
+      using V = decltype(arch);
+      const vf<V> s = load_n<V>(ap + c0, n) + load_n<V>(bp + c0, clamp_lanes(b_c - c0, lanes<V>()));
+      store_n<V>(yp + c0, activate<Act, V>(s, Act == Activation::prelu ? alpha + c0 : nullptr), n);
+    });
   }
 }
 
 template <class A>
 void prelu(const float* x, const float* alpha, int pixels, int channels, float* y) noexcept {
-  constexpr int W = lanes<A>();
   for (int p = 0; p < pixels; ++p) {
     const float* xp = x + std::size_t(p) * channels;
     float* yp = y + std::size_t(p) * channels;
-    for (int c0 = 0; c0 < channels; c0 += W) {
-      const int n = clamp_lanes(channels - c0, W);
-      store_n<A>(yp + c0, activate<Activation::prelu, A>(load_n<A>(xp + c0, n), alpha + c0), n);
-    }
+    for_each_channel_vector<A>(channels, [&](auto arch, int c0, int n) FACEKIT_LAMBDA_INLINE {
+      using V = decltype(arch);
+      store_n<V>(yp + c0, activate<Activation::prelu, V>(load_n<V>(xp + c0, n), alpha + c0), n);
+    });
   }
 }
 
@@ -110,13 +109,13 @@ inline void logistic(scalar_arch, const float* x, std::size_t n, float* y) { ref
 template <class A>
 void add(A, const float* a, const float* b, int pixels, int channels, int b_c, const float* alpha, Activation act,
          float* y) {
-  dispatch_epilogue(act, false, [&](auto Act, auto) {
+  dispatch_epilogue(act, false, [&](auto Act, auto) FACEKIT_LAMBDA_INLINE {
     simd::add<A, decltype(Act)::value>(a, b, pixels, channels, b_c, alpha, y);
   });
 }
 template <class A>
 void relu(A, const float* x, std::size_t n, float* y) {
-  simd::map_flat<A>(x, n, y, [](const simd::vf<A>& v) { return simd::vmax<A>(v, simd::vf<A>(0.0f)); });
+  simd::map_flat<A>(x, n, y, [](const simd::vf<A>& v) FACEKIT_LAMBDA_INLINE { return simd::vmax<A>(v, simd::vf<A>(0.0f)); });
 }
 template <class A>
 void prelu(A, const float* x, const float* alpha, int pixels, int channels, float* y) {
@@ -124,7 +123,7 @@ void prelu(A, const float* x, const float* alpha, int pixels, int channels, floa
 }
 template <class A>
 void logistic(A, const float* x, std::size_t n, float* y) {
-  simd::map_flat<A>(x, n, y, [](const simd::vf<A>& v) {
+  simd::map_flat<A>(x, n, y, [](const simd::vf<A>& v) FACEKIT_LAMBDA_INLINE {
     const simd::vf<A> one(1.0f);
     return one / (one + simd::vexp<A>(-v));
   });

@@ -42,20 +42,20 @@ namespace simd {
 /// One output pixel with the window clipped to the image.
 template <class A>
 FACEKIT_KERNEL_INLINE void maxpool_pixel(const Pool2dGeometry& g, const float* x, float* y, int oy, int ox) noexcept {
-  constexpr int W = lanes<A>();
   const int C = g.channels;
   const int iy0 = oy * g.stride_h - g.pad_top, ix0 = ox * g.stride_w - g.pad_left;
   int ky0, ky1, kx0, kx1;
   clip_taps(iy0, 1, g.kernel_h, g.in_h, &ky0, &ky1);
   clip_taps(ix0, 1, g.kernel_w, g.in_w, &kx0, &kx1);
   float* yp = y + (std::size_t(oy) * g.out_w + ox) * C;
-  for (int c0 = 0; c0 < C; c0 += W) {
-    vf<A> m(-std::numeric_limits<float>::infinity());
+  for_each_channel_vector<A>(C, [&](auto arch, int c0, int n) FACEKIT_LAMBDA_INLINE {
+    using V = decltype(arch);
+    vf<V> m(-std::numeric_limits<float>::infinity());
     for (int ky = ky0; ky < ky1; ++ky)
       for (int kx = kx0; kx < kx1; ++kx)
-        m = vmax<A>(m, loadu<A>(x + (std::size_t(iy0 + ky) * g.in_w + (ix0 + kx)) * C + c0));
-    store_n<A>(yp + c0, m, clamp_lanes(C - c0, W));
-  }
+        m = vmax<V>(m, loadu<V>(x + (std::size_t(iy0 + ky) * g.in_w + (ix0 + kx)) * C + c0));
+    store_n<V>(yp + c0, m, n);
+  });
 }
 
 template <class A>
@@ -66,7 +66,6 @@ void maxpool2d_generic(const Pool2dGeometry& g, const float* x, float* y) {
 
 template <class A, int KH, int KW, int SH, int SW>
 void maxpool2d_fixed(const Pool2dGeometry& g, const float* x, float* y) {
-  constexpr int W = lanes<A>();
   const int C = g.channels;
   const std::size_t sC = std::size_t(C), row = std::size_t(g.in_w) * sC;
   int oy_lo, oy_hi, ox_lo, ox_hi;
@@ -84,16 +83,17 @@ void maxpool2d_fixed(const Pool2dGeometry& g, const float* x, float* y) {
     for (int ox = ox_lo; ox < ox_hi; ++ox) {
       const float* xp = xr + std::size_t(ox * SW - g.pad_left) * sC;
       float* yp = yr + std::size_t(ox) * sC;
-      for (int c0 = 0; c0 < C; c0 += W) {
-        vf<A> m = loadu<A>(xp + c0);
-        unroll<KH>([&](auto KY) {
-          unroll<KW>([&](auto KX) {
+      for_each_channel_vector<A>(C, [&](auto arch, int c0, int n) FACEKIT_LAMBDA_INLINE {
+        using V = decltype(arch);
+        vf<V> m = loadu<V>(xp + c0);
+        unroll<KH>([&](auto KY) FACEKIT_LAMBDA_INLINE {
+          unroll<KW>([&](auto KX) FACEKIT_LAMBDA_INLINE {
             constexpr int ky = decltype(KY)::value, kx = decltype(KX)::value;
-            if constexpr (ky + kx > 0) m = vmax<A>(m, loadu<A>(xp + ky * row + kx * sC + c0));
+            if constexpr (ky + kx > 0) m = vmax<V>(m, loadu<V>(xp + ky * row + kx * sC + c0));
           });
         });
-        store_n<A>(yp + c0, m, clamp_lanes(C - c0, W));
-      }
+        store_n<V>(yp + c0, m, n);
+      });
     }
   }
 }

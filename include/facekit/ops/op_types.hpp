@@ -24,14 +24,19 @@ enum class OpType : uint32_t {
   concat = 8,     ///< in: x0..xn along Concat::axis
   pad = 9,        ///< in: x; constant padding per NHWC dimension
   logistic = 10,  ///< in: x
-  // Reserved for later work (attention mesh custom ops, blendshape MLP-Mixer); the numbers are
-  // taken so that the format does not change when they land.
-  mul = 11,
-  layer_norm = 12,
+  mul = 11,         ///< in: x, b (channel_padded [C]): y = x * b[c]
+  layer_norm = 12,  ///< in: x, [gamma], [beta] (channel_padded [C]); LayerNormParams
+  // Reserved for later work (attention mesh custom ops); the numbers are taken so that the
+  // format does not change when they land. 13 stays unused: the blendshape MLP-Mixer lowers to
+  // layer_norm + token_dense + conv2d instead of one fused block.
   mlp_mixer_block = 13,
   landmarks_to_transform_matrix = 14,
   transform_tensor_bilinear = 15,
   transform_landmarks = 16,
+  token_dense = 17,      ///< in: x [.., T, C], packed weights (conv2d_oc_tile [O,1,1,T]), [residual [.., O, C]]
+  point_normalize = 18,  ///< in: x [.., N, D]: centre the N points, divide by their mean distance
+  slice = 19,            ///< in: x; SliceParams; the output's dims are the extents
+  copy = 20,             ///< in: x (constant or activation): y = x (materialises a constant)
 };
 
 inline const char* op_type_name(OpType t) noexcept {
@@ -52,6 +57,10 @@ inline const char* op_type_name(OpType t) noexcept {
     case OpType::landmarks_to_transform_matrix: return "landmarks_to_transform_matrix";
     case OpType::transform_tensor_bilinear: return "transform_tensor_bilinear";
     case OpType::transform_landmarks: return "transform_landmarks";
+    case OpType::token_dense: return "token_dense";
+    case OpType::point_normalize: return "point_normalize";
+    case OpType::slice: return "slice";
+    case OpType::copy: return "copy";
   }
   return nullptr;
 }
@@ -100,6 +109,28 @@ struct PadParams {
   int32_t before[4];
   int32_t after[4];
   float value;
+};
+
+/// layer_norm over the last dimension (C) of each row:
+/// y = (x - mean) * gamma[c] / sqrt(var + epsilon) + beta[c], var the biased variance; a missing
+/// gamma is 1, a missing beta 0.
+struct LayerNormParams {
+  float epsilon;
+};
+
+/// Input slots of token_dense.
+enum TokenDenseInput : int { kTokenDenseX = 0, kTokenDenseWeights = 1, kTokenDenseResidual = 2 };
+
+/// token_dense: a dense layer across the second-to-last dimension (MLP-Mixer token mixing).
+/// x viewed as a [T][C] matrix, w as [O][T] with bias[O]:
+/// y[o][c] = act(bias[o] + sum_t w[o][t] * x[t][c] + residual[o][c]). Activation none, relu or relu6.
+struct TokenDenseParams {
+  Activation activation;
+};
+
+/// slice: y = x[begin[d] .. begin[d] + y.dims[d]) along each dimension d < rank (stride 1).
+struct SliceParams {
+  int32_t begin[4];
 };
 
 /// Parameter block as stored in the file.

@@ -17,6 +17,7 @@
 #include "../model/model.hpp"
 #include "../ops/conv2d.hpp"
 #include "../ops/elementwise.hpp"
+#include "../ops/mixer.hpp"
 #include "../ops/pool2d.hpp"
 #include "../ops/shape_ops.hpp"
 #include "memory_plan.hpp"
@@ -70,6 +71,12 @@ Expected<std::shared_ptr<const Program>> Program::create(std::shared_ptr<const M
       case OpType::logistic: st = ops::prepare_unary<Arch>(m, op, &s); break;
       case OpType::concat: st = ops::prepare_concat(m, op, &s); break;
       case OpType::pad: st = ops::prepare_pad(m, op, &s); break;
+      case OpType::layer_norm: st = ops::prepare_layer_norm<Arch>(m, op, &s); break;
+      case OpType::token_dense: st = ops::prepare_token_dense<Arch>(m, op, &s); break;
+      case OpType::mul: st = ops::prepare_mul<Arch>(m, op, &s); break;
+      case OpType::point_normalize: st = ops::prepare_point_normalize<Arch>(m, op, &s); break;
+      case OpType::slice: st = ops::prepare_slice(m, op, &s); break;
+      case OpType::copy: st = ops::prepare_copy(m, op, &s); break;
       case OpType::reshape:
         st = ops::check_reshape(m, op);
         if (st) root[op.outputs[0]] = root[op.inputs[0]];
@@ -160,3 +167,15 @@ class Session {
 };
 
 }  // namespace facekit
+
+// Compile time. Program::create<default_arch> instantiates every kernel variant, which costs a few
+// minutes of compilation per translation unit. A program with many translation units can pay it
+// once: define FACEKIT_EXTERN_PROGRAM for all of them, and expand FACEKIT_INSTANTIATE_PROGRAM() at
+// namespace scope in exactly one .cpp (compiled with the same target flags).
+#define FACEKIT_INSTANTIATE_PROGRAM()                                                           \
+  template facekit::Expected<std::shared_ptr<const facekit::Program>>                           \
+  facekit::Program::create<facekit::default_arch>(std::shared_ptr<const facekit::Model>)
+#if defined(FACEKIT_EXTERN_PROGRAM)
+extern template facekit::Expected<std::shared_ptr<const facekit::Program>>
+facekit::Program::create<facekit::default_arch>(std::shared_ptr<const facekit::Model>);
+#endif

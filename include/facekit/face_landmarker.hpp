@@ -1,0 +1,242 @@
+// facekit/face_landmarker.hpp - 478 face landmarks per face, as MediaPipe Tasks' FaceLandmarker
+// (Face Mesh V2) computes them in IMAGE mode.
+//
+//   auto lm = facekit::FaceLandmarker::create_from_files("weights/face_detector.fkm",
+//                                                        "weights/face_landmarks_detector.fkm");
+//   if (!lm) { std::fprintf(stderr, "%s\n", lm.status().message()); return 1; }
+//   facekit::FaceLandmarkerResult result;
+//   if (auto st = lm->detect(image.view(), result); !st) { ... }
+//   for (const facekit::FaceLandmarks& face : result.faces)
+//     std::printf("nose tip at %.1f, %.1f px\n", face.landmarks[4].x * W, face.landmarks[4].y * H);
+//
+// Steps (../shared face-pipeline-spec 1, 2.1, 2.3, 3.1): BlazeFace on the whole image with the
+// landmarker's internal NMS threshold 0.5, cut to num_faces; per face a ROI 1.5x the box, turned
+// from the right eye to the left eye and NOT squared; that ROI cropped into the model's 256 x 256
+// input with MediaPipe's exact CPU resampling (BORDER_REPLICATE, values v/255); Face Mesh V2; the
+// face kept iff sigmoid(presence logit) > min_face_presence_confidence; the landmarks mapped back
+// into the image. Faces keep the detector's order.
+//
+// A FaceLandmarker owns two execution sessions: use one per thread (the models inside may be
+// shared, read-only). After the first call, detect() allocates nothing when `result` is reused
+// and no more faces than before are found.
+//
+// VIDEO mode (tracking from the previous frame's landmarks, spec 5) is not implemented yet; it
+// will reuse detect_rois()/run_roi() below with carried rects.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "face_detector.hpp"
+#include "landmarks/face_mesh_v2.hpp"
+#include "landmarks/roi.hpp"
+
+namespace facekit {
+
+struct FaceLandmarkerOptions {
+  /// Most faces to return (the detector's best num_faces survive). MediaPipe default 1.
+  int num_faces = 1;
+  /// Detector score threshold (detections scoring below are dropped).
+  float min_face_detection_confidence = 0.5f;
+  /// A face is kept iff sigmoid(presence logit) is strictly greater than this.
+  float min_face_presence_confidence = 0.5f;
+  /// VIDEO mode only: IoU above which a fresh detection replaces a tracked face. Unused in IMAGE
+  /// mode; validated now so that options stay valid when video mode arrives.
+  float min_tracking_confidence = 0.5f;
+};
+
+/// One face: where it was found and its landmarks.
+struct FaceLandmarks {
+  /// The detection that seeded the ROI (image-normalised, MediaPipe FaceDetector conventions).
+  Detection detection;
+  /// The region the landmark model saw (normalised centre/size, rotation in radians).
+  NormalizedRect roi;
+  /// sigmoid of the model's presence logit (> min_face_presence_confidence).
+  float presence = 0;
+  /// 478 points: 0..467 face mesh, 468..472 iris on the image's left, 473..477 on the right.
+  std::array<NormalizedLandmark, kFaceMeshV2Landmarks> landmarks{};
+};
+
+struct FaceLandmarkerResult {
+  std::vector<FaceLandmarks> faces;
+};
+
+class FaceLandmarker {
+ public:
+  /// `detector_model`: kind "face_detector"; `landmark_model`: kind "face_landmarks_v2".
+  static Expected<FaceLandmarker> create(std::shared_ptr<const Model> detector_model,
+                                         std::shared_ptr<const Model> landmark_model,
+                                         const FaceLandmarkerOptions& options = {});
+#ifndef FACEKIT_NO_STDIO
+  static Expected<FaceLandmarker> create_from_files(const std::string& detector_path,
+                                                    const std::string& landmark_path,
+                                                    const FaceLandmarkerOptions& options = {}) {
+    auto d = Model::load_file(detector_path);
+    if (!d) return d.status();
+    auto l = Model::load_file(landmark_path);
+    if (!l) return l.status();
+    return create(std::make_shared<const Model>(std::move(*d)), std::make_shared<const Model>(std::move(*l)),
+                  options);
+  }
+  /// DIR/face_detector.fkm and DIR/face_landmarks_detector.fkm (what `facekit convert` writes
+  /// for face_landmarker.task).
+  static Expected<FaceLandmarker> create_from_dir(const std::string& dir, const FaceLandmarkerOptions& options = {}) {
+    return create_from_files(dir + "/face_detector.fkm", dir + "/face_landmarks_detector.fkm", options);
+  }
+#endif
+
+  /// Finds faces and their landmarks; `result` is overwritten (its capacity reused).
+  Status detect(const ImageView& image, FaceLandmarkerResult& result);
+  /// Convenience overload that allocates a result.
+  Expected<FaceLandmarkerResult> detect(const ImageView& image) {
+    FaceLandmarkerResult r;
+    Status s = detect(image, r);
+    if (!s) return s;
+    return r;
+  }
+
+  const FaceLandmarkerOptions& options() const noexcept { return options_; }
+  /// The landmark model's input size (256 x 256 for Face Mesh V2).
+  int input_width() const noexcept { return input_w_; }
+  int input_height() const noexcept { return input_h_; }
+  /// The inner detector and the landmark network's session, for tests and benchmarks.
+  FaceDetector& detector() noexcept { return *detector_; }
+  Session& landmark_session() noexcept { return *session_; }
+
+ private:
+  FaceLandmarker() = default;
+  /// Runs the landmark model on one ROI; false in *present when the face fails the presence test
+  /// or the ROI cannot be cropped (degenerate size).
+  Status run_roi(const ImageView& image, const NormalizedRect& roi, FaceLandmarks* face, bool* present);
+
+  FaceLandmarkerOptions options_;
+  std::unique_ptr<FaceDetector> detector_;
+  std::unique_ptr<Session> session_;
+  int input_w_ = 0, input_h_ = 0;
+  float range_min_ = 0, range_max_ = 1;
+  FaceDetectorResult detections_;
+};
+
+inline Expected<FaceLandmarker> FaceLandmarker::create(std::shared_ptr<const Model> detector_model,
+                                                       std::shared_ptr<const Model> landmark_model,
+                                                       const FaceLandmarkerOptions& options) {
+  if (options.num_faces < 1) return Status::error("FaceLandmarker: num_faces %d must be at least 1", options.num_faces);
+  const float* conf[3] = {&options.min_face_detection_confidence, &options.min_face_presence_confidence,
+                          &options.min_tracking_confidence};
+  const char* conf_name[3] = {"min_face_detection_confidence", "min_face_presence_confidence",
+                              "min_tracking_confidence"};
+  for (int i = 0; i < 3; ++i)
+    if (!(*conf[i] >= 0 && *conf[i] <= 1))
+      return Status::error("FaceLandmarker: %s %g is outside [0, 1]", conf_name[i], double(*conf[i]));
+  if (!detector_model) return Status::error("FaceLandmarker: detector model is null");
+  if (!landmark_model) return Status::error("FaceLandmarker: landmark model is null");
+
+  const Model& m = *landmark_model;
+  if (m.kind() != "face_landmarks_v2")
+    return Status::error("FaceLandmarker: landmark model kind is '%s', expected 'face_landmarks_v2' (convert "
+                         "face_landmarks_detector.tflite from face_landmarker.task)",
+                         m.kind().c_str());
+  if (m.inputs().size() != 1 || m.outputs().size() < 2)
+    return Status::error("FaceLandmarker: landmark model has %zu inputs and %zu outputs, expected 1 and at least 2",
+                         m.inputs().size(), m.outputs().size());
+  const TensorInfo& in = m.tensor(m.inputs()[0]);
+  if (in.rank != 4 || in.dims[0] != 1 || in.dims[3] != 3 || in.dims[1] <= 0 || in.dims[2] <= 0)
+    return Status::error("FaceLandmarker: landmark model input '%s' must be [1, H, W, 3]", in.name);
+  const TensorInfo& lms = m.tensor(m.outputs()[0]);
+  const TensorInfo& presence = m.tensor(m.outputs()[1]);
+  if (lms.elements() != std::size_t(kFaceMeshV2Landmarks) * 3)
+    return Status::error("FaceLandmarker: landmark model output '%s' has %zu values, expected %d (478 x 3)", lms.name,
+                         lms.elements(), kFaceMeshV2Landmarks * 3);
+  if (presence.elements() != 1)
+    return Status::error("FaceLandmarker: landmark model output '%s' has %zu values, expected 1 (presence logit)",
+                         presence.name, presence.elements());
+
+  FaceLandmarker lm;
+  lm.options_ = options;
+  lm.input_h_ = in.dims[1];
+  lm.input_w_ = in.dims[2];
+  auto range = m.meta_f32_array("input.range");
+  if (range.second == 2) {
+    lm.range_min_ = range.first[0];
+    lm.range_max_ = range.first[1];
+  }
+  // Inside MediaPipe's FaceLandmarker the detector merges at IoU 0.5 (the proto default, not the
+  // FaceDetector API's 0.3) and is cut to num_faces.
+  FaceDetectorOptions dopt;
+  dopt.min_detection_confidence = options.min_face_detection_confidence;
+  dopt.min_suppression_threshold = 0.5f;
+  dopt.max_faces = options.num_faces;
+  auto det = FaceDetector::create(std::move(detector_model), dopt);
+  if (!det) {
+    Status s = det.status();
+    s.prefix("FaceLandmarker: detector model");
+    return s;
+  }
+  lm.detector_ = std::make_unique<FaceDetector>(std::move(*det));
+  auto program = Program::create(std::move(landmark_model));
+  if (!program) {
+    Status s = program.status();
+    s.prefix("FaceLandmarker: landmark model");
+    return s;
+  }
+  lm.session_ = std::make_unique<Session>(*program);
+  return lm;
+}
+
+inline Status FaceLandmarker::run_roi(const ImageView& image, const NormalizedRect& roi, FaceLandmarks* face,
+                                      bool* present) {
+  *present = false;
+  const RotatedRect px = to_pixel_rect(roi, image.width, image.height);
+  // A zero-size or non-finite ROI (possible only from a degenerate detection) has no crop; MediaPipe
+  // has no defined result for it either, so the face is dropped rather than failing the call.
+  if (!(px.w > 0) || !(px.h > 0) || !std::isfinite(px.w) || !std::isfinite(px.h) || !std::isfinite(px.cx) ||
+      !std::isfinite(px.cy) || !std::isfinite(px.angle_rad))
+    return Status::ok();
+  // The session's input buffer is reused by the network's activations, so it is refilled for
+  // every run.
+  FACEKIT_RETURN_IF_ERROR(crop_to_tensor(image, px, input_w_, input_h_, BorderMode::replicate, range_min_,
+                                         range_max_, session_->input(0)));
+  session_->run();
+  const float p = face_presence(session_->output(1)[0]);
+  // ThresholdingCalculator: the float score, widened to double, strictly above the threshold.
+  if (!(double(p) > double(options_.min_face_presence_confidence))) return Status::ok();
+  face->roi = roi;
+  face->presence = p;
+  decode_face_mesh_v2(session_->output(0), input_w_, input_h_, px, image.width, image.height, face->landmarks.data());
+  *present = true;
+  return Status::ok();
+}
+
+inline Status FaceLandmarker::detect(const ImageView& image, FaceLandmarkerResult& result) {
+  result.faces.clear();
+  FACEKIT_RETURN_IF_ERROR(image.validate());
+  FACEKIT_RETURN_IF_ERROR(detector_->detect(image, detections_));
+  const std::size_t n = detections_.detections.size();
+  // Grows only when more faces than ever before are found; the first call reserves a few.
+  if (result.faces.capacity() < n) result.faces.reserve(std::max<std::size_t>(n, 4));
+  for (std::size_t i = 0; i < n; ++i) {
+    const Detection& d = detections_.detections[i];
+    const float right_eye[2] = {d.keypoints[0].x, d.keypoints[0].y};
+    const float left_eye[2] = {d.keypoints[1].x, d.keypoints[1].y};
+    const NormalizedRect roi = face_landmarker_roi(d.relative_box, right_eye, left_eye, image.width, image.height);
+    result.faces.emplace_back();
+    FaceLandmarks& face = result.faces.back();
+    bool present = false;
+    Status st = run_roi(image, roi, &face, &present);
+    if (!st) {
+      result.faces.clear();
+      return st;
+    }
+    if (!present) {
+      result.faces.pop_back();
+      continue;
+    }
+    face.detection = d;
+  }
+  return Status::ok();
+}
+
+}  // namespace facekit

@@ -1,0 +1,77 @@
+// Helpers shared by the CLI commands that take images and print faces (detect, landmarks).
+#pragma once
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+
+#include "cli/json_writer.hpp"
+#include "cli/overlay.hpp"
+#include "facekit/face_detector.hpp"
+
+namespace facekit_cli {
+
+inline std::string base_name(const std::string& path) {
+  const std::size_t s = path.find_last_of('/');
+  return s == std::string::npos ? path : path.substr(s + 1);
+}
+
+/// The overlay file for `image`: `pattern` itself for a single image, else the image's stem
+/// inserted before the extension (OUT.png -> OUT-<stem>.png).
+inline std::string overlay_path(const std::string& pattern, const std::string& image, bool several) {
+  if (!several) return pattern;
+  std::string stem = base_name(image);
+  const std::size_t dot = stem.find_last_of('.');
+  if (dot != std::string::npos) stem = stem.substr(0, dot);
+  const std::size_t ext = pattern.find_last_of('.');
+  if (ext == std::string::npos || ext < pattern.find_last_of('/') + 1) return pattern + "-" + stem;
+  return pattern.substr(0, ext) + "-" + stem + pattern.substr(ext);
+}
+
+inline bool parse_float(const std::string& s, float* out) {
+  char* end = nullptr;
+  const float v = std::strtof(s.c_str(), &end);
+  if (s.empty() || *end) return false;
+  *out = v;
+  return true;
+}
+
+/// "detection": {"box": [x, y, w, h] in pixels, "keypoints": [[x, y] x6] normalised, "score": s}
+inline void write_detection_json(JsonWriter& j, const facekit::Detection& d, int W, int H) {
+  j.key("detection");
+  j.begin_object();
+  j.key("box");
+  j.begin_array();
+  j.value(d.relative_box[0] * float(W));
+  j.value(d.relative_box[1] * float(H));
+  j.value(d.relative_box[2] * float(W));
+  j.value(d.relative_box[3] * float(H));
+  j.end_array();
+  j.key("keypoints");
+  j.begin_array();
+  for (const auto& k : d.keypoints) {
+    j.begin_array();
+    j.value(k.x);
+    j.value(k.y);
+    j.end_array();
+  }
+  j.end_array();
+  j.key("score");
+  j.value(d.score);
+  j.end_object();
+}
+
+/// Line thickness for overlays: grows with the image so marks stay visible.
+inline int overlay_thickness(int W, int H) { return std::max(1, int(std::min(W, H) / 300)); }
+
+inline void draw_detection(Canvas& cv, const facekit::Detection& d, int W, int H) {
+  const float x = d.relative_box[0] * float(W), y = d.relative_box[1] * float(H);
+  const float w = d.relative_box[2] * float(W), h = d.relative_box[3] * float(H);
+  const int t = overlay_thickness(W, H);
+  cv.rect(x, y, w, h, t + 1, {0, 255, 0});
+  static const Rgb colors[6] = {{255, 0, 0}, {0, 0, 255}, {255, 255, 0}, {255, 0, 255}, {0, 255, 255}, {255, 128, 0}};
+  for (int k = 0; k < 6; ++k)
+    cv.dot(d.keypoints[std::size_t(k)].x * float(W), d.keypoints[std::size_t(k)].y * float(H), 2 * t + 1, colors[k]);
+}
+
+}  // namespace facekit_cli

@@ -1,0 +1,171 @@
+// facekit landmarks IMAGE... --models DIR [--json] [--overlay OUT.png] [--num-faces N]
+//                  [--min-detection S] [--min-presence S]
+// Face Mesh V2 landmarks (MediaPipe Tasks FaceLandmarker, IMAGE mode) with
+// DIR/face_detector.fkm and DIR/face_landmarks_detector.fkm.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "cli/cli_util.hpp"
+#include "cli/commands.hpp"
+#include "facekit/face_landmarker.hpp"
+
+namespace facekit_cli {
+
+namespace {
+
+void landmarks_usage(std::FILE* f) {
+  std::fprintf(f,
+               "usage: facekit landmarks IMAGE... --models DIR [--json] [--overlay OUT.png]\n"
+               "                         [--num-faces N] [--min-detection S] [--min-presence S]\n"
+               "  478 face landmarks per face (MediaPipe FaceLandmarker, Face Mesh V2) with\n"
+               "  DIR/face_detector.fkm and DIR/face_landmarks_detector.fkm (default DIR: weights).\n"
+               "  --json prints one JSON object per image per line: faces with \"detection\",\n"
+               "  \"presence\" and \"landmarks\" ([x, y, z] normalised by the image width/height).\n"
+               "  --overlay draws the points (several images: OUT-<name>.png).\n"
+               "  Defaults as MediaPipe: --num-faces 1, --min-detection 0.5, --min-presence 0.5.\n");
+}
+
+void draw_face(Canvas& cv, const facekit::FaceLandmarks& f, int W, int H) {
+  const int t = overlay_thickness(W, H);
+  draw_detection(cv, f.detection, W, H);
+  for (int i = 0; i < facekit::kFaceMeshV2Landmarks; ++i) {
+    const facekit::NormalizedLandmark& p = f.landmarks[std::size_t(i)];
+    // Irises in cyan, the mesh in red.
+    const Rgb c = i >= 468 ? Rgb{0, 255, 255} : Rgb{255, 32, 32};
+    cv.dot(p.x * float(W), p.y * float(H), t, c);
+  }
+}
+
+}  // namespace
+
+int cmd_landmarks(const std::vector<std::string>& args) {
+  std::vector<std::string> images;
+  std::string models, overlay;
+  bool json = false;
+  facekit::FaceLandmarkerOptions opt;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto next = [&](std::string* v) {
+      if (i + 1 >= args.size()) {
+        std::fprintf(stderr, "facekit landmarks: %s needs a value\n", a.c_str());
+        return false;
+      }
+      *v = args[++i];
+      return true;
+    };
+    std::string v;
+    if (a == "-h" || a == "--help") {
+      landmarks_usage(stdout);
+      return 0;
+    } else if (a == "--models") {
+      if (!next(&models)) return 1;
+    } else if (a == "--json") {
+      json = true;
+    } else if (a == "--overlay") {
+      if (!next(&overlay)) return 1;
+    } else if (a == "--min-detection" || a == "--min-presence") {
+      if (!next(&v)) return 1;
+      float f;
+      if (!parse_float(v, &f)) {
+        std::fprintf(stderr, "facekit landmarks: %s: '%s' is not a number\n", a.c_str(), v.c_str());
+        return 1;
+      }
+      (a == "--min-detection" ? opt.min_face_detection_confidence : opt.min_face_presence_confidence) = f;
+    } else if (a == "--num-faces") {
+      if (!next(&v)) return 1;
+      char* end = nullptr;
+      const long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || n < 1 || n > 1000) {
+        std::fprintf(stderr, "facekit landmarks: --num-faces: '%s' is not a number in 1..1000\n", v.c_str());
+        return 1;
+      }
+      opt.num_faces = int(n);
+    } else if (a.size() > 1 && a[0] == '-') {
+      std::fprintf(stderr, "facekit landmarks: unknown option '%s'\n", a.c_str());
+      landmarks_usage(stderr);
+      return 1;
+    } else {
+      images.push_back(a);
+    }
+  }
+  if (images.empty()) {
+    std::fprintf(stderr, "facekit landmarks: no images given\n");
+    landmarks_usage(stderr);
+    return 1;
+  }
+  if (models.empty()) models = "weights";
+  auto landmarker = facekit::FaceLandmarker::create_from_dir(models, opt);
+  if (!landmarker) {
+    std::fprintf(stderr, "facekit landmarks: %s\n", landmarker.status().message());
+    return 1;
+  }
+  int failures = 0;
+  facekit::FaceLandmarkerResult result;
+  for (const std::string& path : images) {
+    auto img = facekit::load_image(path);
+    if (!img) {
+      std::fprintf(stderr, "facekit landmarks: %s\n", img.status().message());
+      ++failures;
+      continue;
+    }
+    facekit::Status st = landmarker->detect(img->view(), result);
+    if (!st) {
+      std::fprintf(stderr, "facekit landmarks: %s: %s\n", path.c_str(), st.message());
+      ++failures;
+      continue;
+    }
+    const int W = img->width, H = img->height;
+    if (json) {
+      JsonWriter j;
+      j.str.reserve(64 + result.faces.size() * 478 * 40);
+      j.begin_object();
+      j.key("image"); j.value(base_name(path));
+      j.key("width"); j.value(W);
+      j.key("height"); j.value(H);
+      j.key("faces");
+      j.begin_array();
+      for (const facekit::FaceLandmarks& f : result.faces) {
+        j.begin_object();
+        write_detection_json(j, f.detection, W, H);
+        j.key("presence"); j.value(f.presence);
+        j.key("landmarks");
+        j.begin_array();
+        for (const facekit::NormalizedLandmark& p : f.landmarks) {
+          j.begin_array();
+          j.value(p.x);
+          j.value(p.y);
+          j.value(p.z);
+          j.end_array();
+        }
+        j.end_array();
+        j.end_object();
+      }
+      j.end_array();
+      j.end_object();
+      std::printf("%s\n", j.str.c_str());
+    } else {
+      std::printf("%s: %dx%d, %zu face(s)\n", path.c_str(), W, H, result.faces.size());
+      for (const facekit::FaceLandmarks& f : result.faces) {
+        const facekit::NormalizedLandmark& nose = f.landmarks[4];
+        std::printf("  box x=%d y=%d w=%d h=%d  score=%.4f  presence=%.4f  nose tip (%.1f, %.1f) px\n",
+                    f.detection.bounding_box.origin_x, f.detection.bounding_box.origin_y,
+                    f.detection.bounding_box.width, f.detection.bounding_box.height, double(f.detection.score),
+                    double(f.presence), double(nose.x * float(W)), double(nose.y * float(H)));
+      }
+    }
+    if (!overlay.empty()) {
+      Canvas cv(*img);
+      for (const facekit::FaceLandmarks& f : result.faces) draw_face(cv, f, W, H);
+      const std::string out = overlay_path(overlay, path, images.size() > 1);
+      if (!write_png(out, *img)) {
+        std::fprintf(stderr, "facekit landmarks: cannot write overlay '%s'\n", out.c_str());
+        ++failures;
+      }
+    }
+  }
+  return failures ? 1 : 0;
+}
+
+}  // namespace facekit_cli
