@@ -20,6 +20,7 @@
 #include <facekit/kernels/f32_token_dense.hpp>
 #include <facekit/kernels/pack.hpp>
 
+#include "kernel_test_util.hpp"
 #include "test_archs.hpp"
 
 namespace {
@@ -27,41 +28,9 @@ namespace {
 using facekit::Activation;
 namespace fk = facekit::kernels;
 
-constexpr float kSentinel = -7777.25f;
-
-/// 64-byte aligned floats with 64 bytes of slack after them (like the arena), slack = `fill`.
-class Buf {
- public:
-  Buf(std::size_t n, float fill) : n_(n), storage_(n + 48, fill) {
-    const auto addr = reinterpret_cast<std::uintptr_t>(storage_.data());
-    p_ = storage_.data() + ((64 - addr % 64) % 64) / sizeof(float);
-  }
-  float* data() { return p_; }
-  const float* data() const { return p_; }
-  std::size_t size() const { return n_; }
-  void reset(float v) { std::fill(p_, p_ + n_ + 16, v); }
-  bool slack_intact(float v) const {
-    for (int i = 0; i < 16; ++i)
-      if (std::memcmp(&p_[n_ + i], &v, sizeof(float)) != 0) return false;
-    return true;
-  }
-
- private:
-  std::size_t n_;
-  std::vector<float> storage_;
-  float* p_;
-};
-
-struct Rng {
-  uint32_t s;
-  float next(float lo, float hi) {
-    s = s * 1664525u + 1013904223u;
-    return lo + (hi - lo) * float(s >> 8) * (1.0f / 16777216.0f);
-  }
-  void fill(float* p, std::size_t n, float lo, float hi) {
-    for (std::size_t i = 0; i < n; ++i) p[i] = next(lo, hi);
-  }
-};
+using ktest::Buf;
+using ktest::kSentinel;
+using ktest::Rng;
 
 /// |got - want| <= tol * max(1, max|want|) everywhere; "" or the first miss.
 std::string compare(const float* got, const float* want, std::size_t n, double tol) {

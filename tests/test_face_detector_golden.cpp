@@ -37,19 +37,7 @@ double iou(const int a[4], const int b[4]) {
   return u > 0 ? inter / u : 0.0;
 }
 
-std::vector<std::string> golden_files() {
-  std::vector<std::string> out;
-  const std::string dir = test_util::shared_path("golden");
-  DIR* d = opendir(dir.c_str());
-  REQUIRE_MESSAGE(d != nullptr, "missing " << dir);
-  while (dirent* e = readdir(d)) {
-    const std::string n = e->d_name;
-    if (n.size() > 5 && n.substr(n.size() - 5) == ".json") out.push_back(dir + "/" + n);
-  }
-  closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
-}
+using test_util::golden_files;
 
 }  // namespace
 

@@ -23,6 +23,7 @@
 #include <facekit/kernels/f32_pad.hpp>
 #include <facekit/kernels/pack.hpp>
 
+#include "kernel_test_util.hpp"
 #include "test_archs.hpp"
 
 #include "kernel_cases.hpp"
@@ -32,44 +33,10 @@ namespace {
 using facekit::Activation;
 namespace fk = facekit::kernels;
 
-constexpr float kSentinel = -7777.25f;
+using ktest::Buf;
+using ktest::kSentinel;
+using ktest::Rng;
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
-
-/// 64-byte aligned floats followed by 64 bytes of slack (like the arena), slack set to `slack`.
-class Buf {
- public:
-  Buf(std::size_t n, float slack) : n_(n), storage_(n + 16 + 16 + 16, slack) {
-    const auto addr = reinterpret_cast<std::uintptr_t>(storage_.data());
-    p_ = storage_.data() + ((64 - addr % 64) % 64) / sizeof(float);
-  }
-  float* data() { return p_; }
-  const float* data() const { return p_; }
-  std::size_t size() const { return n_; }
-  float& operator[](std::size_t i) { return p_[i]; }
-  float operator[](std::size_t i) const { return p_[i]; }
-  /// True if the 16 floats after the data still hold `slack` (bitwise).
-  bool slack_intact(float slack) const {
-    for (int i = 0; i < 16; ++i)
-      if (std::memcmp(&p_[n_ + i], &slack, sizeof(float)) != 0) return false;
-    return true;
-  }
-
- private:
-  std::size_t n_;
-  std::vector<float> storage_;
-  float* p_;
-};
-
-struct Rng {
-  uint32_t s;
-  float next(float lo, float hi) {
-    s = s * 1664525u + 1013904223u;
-    return lo + (hi - lo) * float(s >> 8) * (1.0f / 16777216.0f);
-  }
-  void fill(float* p, std::size_t n, float lo, float hi) {
-    for (std::size_t i = 0; i < n; ++i) p[i] = next(lo, hi);
-  }
-};
 
 /// |got - want| <= 1e-5 * max|want| everywhere; returns "" or a description of the first miss.
 std::string compare(const float* got, const float* want, std::size_t n, int channels) {

@@ -24,13 +24,15 @@ MediaPipe itself returned (golden `blendshapes`).
   python3 tests/gen/make_blendshapes_golden.py --check    # recompute, compare with stored files
 """
 import argparse
-import hashlib
 import json
 import os
 import sys
 import zipfile
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from golden_common import exit_code, load_stored, sha256, write_manifest  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -44,10 +46,6 @@ RANDOM_CASES = [
     ("random_1", 1, 640, 480),
     ("random_2", 2, 64, 4096),  # a tall, thin cloud: extreme aspect, large coordinates
 ]
-
-
-def sha256(data):
-    return hashlib.sha256(data).hexdigest()
 
 
 class Runner:
@@ -75,16 +73,6 @@ def landmarks_to_input(landmarks, indices, width, height):
     lm = np.array(landmarks, dtype=np.float64).astype(np.float32)  # golden numbers are exact float32
     sel = lm[np.asarray(indices), :2]
     return np.stack([sel[:, 0] * np.float32(width), sel[:, 1] * np.float32(height)], axis=1).astype(np.float32)
-
-
-def load_stored(path, dtype, shape):
-    try:
-        a = np.load(path)
-    except (OSError, ValueError) as e:
-        sys.exit(f"error: cannot read {path}: {e}")
-    if a.dtype != dtype or a.shape != tuple(shape):
-        sys.exit(f"error: {path} is {a.dtype}{a.shape}, expected {np.dtype(dtype)}{tuple(shape)}")
-    return a
 
 
 def main():
@@ -198,15 +186,9 @@ def main():
             "output": {"shape": [SCORES], "dtype": "float32", "names": names},
             "cases": [e for e, _, _ in cases],
         }
-        with open(os.path.join(args.out, "manifest.json"), "w") as f:
-            json.dump(manifest, f, indent=2)
-            f.write("\n")
-        total = sum(os.path.getsize(os.path.join(args.out, p)) for p in os.listdir(args.out))
-        print(f"wrote {len(os.listdir(args.out))} files, {total} bytes, into {args.out}")
+        write_manifest(args.out, manifest)
 
-    for msg in failures:
-        print(f"FAIL: {msg}", file=sys.stderr)
-    return 1 if failures else 0
+    return exit_code(failures)
 
 
 if __name__ == "__main__":

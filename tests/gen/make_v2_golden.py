@@ -26,7 +26,6 @@ XNNPACK was from them.
   python3 tests/gen/make_v2_golden.py --check    # recompute from the stored inputs, compare
 """
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -34,6 +33,9 @@ import sys
 import zipfile
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from golden_common import exit_code, load_stored, sha256, write_manifest  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -134,20 +136,6 @@ class Runner:
         self.it.invoke()
         return {ours: np.array(self.it.get_tensor(d["index"]), dtype=np.float32, copy=True)
                 for d, (_, ours) in zip(self.outputs, OUTPUTS)}
-
-
-def load_stored(path, dtype, shape):
-    try:
-        a = np.load(path)
-    except (OSError, ValueError) as e:
-        sys.exit(f"error: cannot read {path}: {e}")
-    if a.dtype != dtype or a.shape != tuple(shape):
-        sys.exit(f"error: {path} is {a.dtype}{a.shape}, expected {np.dtype(dtype)}{tuple(shape)}")
-    return a
-
-
-def sha256(data):
-    return hashlib.sha256(data).hexdigest()
 
 
 def main():
@@ -253,15 +241,9 @@ def main():
             "random_generator": RANDOM_SPEC,
             "cases": [e for e, _, _ in cases],
         }
-        with open(os.path.join(args.out, "manifest.json"), "w") as f:
-            json.dump(manifest, f, indent=2)
-            f.write("\n")
-        total = sum(os.path.getsize(os.path.join(args.out, p)) for p in os.listdir(args.out))
-        print(f"wrote {len(os.listdir(args.out))} files, {total} bytes, into {args.out}")
+        write_manifest(args.out, manifest)
 
-    for msg in failures:
-        print(f"FAIL: {msg}", file=sys.stderr)
-    return 1 if failures else 0
+    return exit_code(failures)
 
 
 if __name__ == "__main__":
