@@ -1,7 +1,9 @@
 // FaceLandmarker benchmarks. BM_face_mesh_v2_model times the Face Mesh V2 network alone on a fixed
 // input (bench/compare_tflite.py compares it with the TFLite interpreter); BM_face_landmarker_detect
 // times detect() on a one-face image: detector (crop, network, decoding, NMS), ROI, 256 x 256 crop,
-// landmark network, decoding.
+// landmark network, decoding. BM_face_transformation_matrix times the geometry pipeline alone
+// (three weighted Procrustes fits) on one face's landmarks; BM_face_landmarker_detect_full the
+// whole pipeline with blendshapes and the matrix (issue 4's "detect + V2 + blendshapes + matrix").
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -62,5 +64,56 @@ void BM_face_landmarker_detect(benchmark::State& state) {
   if (r.faces.size() != 1) state.SkipWithError("expected one face in skimage_astronaut.png");
 }
 BENCHMARK(BM_face_landmarker_detect)->Unit(benchmark::kMicrosecond);
+
+facekit::FaceLandmarker* full_landmarker() {
+  static facekit::FaceLandmarker* lm = [] {
+    facekit::FaceLandmarkerOptions o;
+    o.output_face_blendshapes = o.output_facial_transformation_matrixes = true;
+    auto r = facekit::FaceLandmarker::create_from_dir(FACEKIT_WEIGHTS_DIR, o);
+    if (!r) {
+      std::fprintf(stderr, "%s (run tools/fetch-models.sh)\n", r.status().message());
+      return static_cast<facekit::FaceLandmarker*>(nullptr);
+    }
+    return new facekit::FaceLandmarker(std::move(*r));
+  }();
+  return lm;
+}
+
+void BM_face_transformation_matrix(benchmark::State& state) {
+  facekit::FaceLandmarker* lm = full_landmarker();
+  auto img = facekit::load_image(std::string(FACEKIT_SOURCE_DIR) + "/../shared/images/skimage_astronaut.png");
+  if (!lm || !img) {
+    state.SkipWithError("models or ../shared/images/skimage_astronaut.png missing");
+    return;
+  }
+  facekit::FaceLandmarkerResult r;
+  if (!lm->detect(img->view(), r) || r.faces.size() != 1) {
+    state.SkipWithError("expected one face in skimage_astronaut.png");
+    return;
+  }
+  float m[16];
+  for (auto _ : state) {
+    bool ok = lm->geometry()->estimate_pose(r.faces[0].landmarks.data(), img->width, img->height, m);
+    benchmark::DoNotOptimize(ok);
+    benchmark::DoNotOptimize(m[0]);
+  }
+}
+BENCHMARK(BM_face_transformation_matrix)->Unit(benchmark::kMicrosecond);
+
+void BM_face_landmarker_detect_full(benchmark::State& state) {
+  facekit::FaceLandmarker* lm = full_landmarker();
+  auto img = facekit::load_image(std::string(FACEKIT_SOURCE_DIR) + "/../shared/images/skimage_astronaut.png");
+  if (!lm || !img) {
+    state.SkipWithError("models or ../shared/images/skimage_astronaut.png missing");
+    return;
+  }
+  facekit::FaceLandmarkerResult r;
+  for (auto _ : state) {
+    facekit::Status st = lm->detect(img->view(), r);
+    benchmark::DoNotOptimize(st);
+  }
+  if (r.faces.size() != 1) state.SkipWithError("expected one face in skimage_astronaut.png");
+}
+BENCHMARK(BM_face_landmarker_detect_full)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

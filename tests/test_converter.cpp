@@ -593,8 +593,8 @@ TEST_CASE("converter: every shared model converts or names the op it cannot lowe
   };
   const Expect expect[] = {
       {"face_detection_short_range.tflite", 1, 1}, {"face_detection_full_range.tflite", 1, 0},
-      {"face_detection_full_range_sparse.tflite", 1, 0}, {"face_landmark_with_attention.tflite", 1, 0},
-      {"face_landmarker.task", 3, 3},
+      {"face_detection_full_range_sparse.tflite", 1, 0}, {"face_landmark_with_attention.tflite", 1, 1},
+      {"face_landmarker.task", 4, 4},  // 3 networks + the face geometry
   };
   // Unsupported networks: the error names the model, the operator index and its type.
   const std::map<std::string, std::string> unsupported = {
@@ -602,8 +602,6 @@ TEST_CASE("converter: every shared model converts or names the op it cannot lowe
                                            "supported yet"},
       {"face_detection_full_range_sparse.tflite", "face_detection_full_range_sparse.tflite: operator #8 DENSIFY is "
                                                   "not supported yet"},
-      {"face_landmark_with_attention.tflite", "face_landmark_with_attention.tflite: operator #192 "
-                                              "Landmarks2TransformMatrix is not supported yet (custom op)"},
   };
   for (const Expect& e : expect) {
     CAPTURE(e.file);
@@ -623,18 +621,16 @@ TEST_CASE("converter: every shared model converts or names the op it cannot lowe
         CHECK_MESSAGE(contains(n.status.message(), it->second), n.status.message());
       }
     }
-    if (std::string(e.file) == "face_landmarker.task") {
-      REQUIRE(r.skipped.size() == 1);
-      CHECK(r.skipped[0] == "geometry_pipeline_metadata_landmarks.binarypb");
-    }
+    if (std::string(e.file) == "face_landmarker.task") CHECK(r.skipped.empty());  // the geometry converts too
   }
-  // The attention mesh also lists the custom ops it still lacks.
+  // The attention mesh converts with its MediaPipe custom ops lowered (details in
+  // test_attention_model.cpp).
   ConvertResult att = convert_path(models_dir() + "/face_landmark_with_attention.tflite", dir.path.string());
   REQUIRE(att.networks.size() == 1);
-  const std::string msg = att.networks[0].status.message();
-  CHECK(contains(msg, "Landmarks2TransformMatrix x2"));
-  CHECK(contains(msg, "TransformTensorBilinear x3"));
-  CHECK(contains(msg, "TransformLandmarks x5"));
+  CHECK(att.networks[0].kind == "face_landmarks_attention");
+  CHECK(att.networks[0].op_counts["landmarks_to_transform_matrix"] == 3);
+  CHECK(att.networks[0].op_counts["transform_tensor_bilinear"] == 3);
+  CHECK(att.networks[0].op_counts["transform_landmarks"] == 5);
 }
 
 TEST_CASE("converter: convert_file on the .task writes the convertible networks and reports the rest") {
@@ -644,23 +640,24 @@ TEST_CASE("converter: convert_file on the .task writes the convertible networks 
   std::string log;
   Status s = convert_file(models_dir() + "/face_landmarker.task", dir / "out", &written, &log);
   CHECK_MESSAGE(s, s.message());
-  REQUIRE(written.size() == 3);
+  REQUIRE(written.size() == 4);
   CHECK(fs::exists(dir / "out/face_detector.fkm"));
   CHECK(fs::exists(dir / "out/face_landmarks_detector.fkm"));
   CHECK(fs::exists(dir / "out/face_blendshapes.fkm"));
-  CHECK(contains(log, "geometry_pipeline_metadata_landmarks.binarypb: not a network"));
+  CHECK(fs::exists(dir / "out/face_geometry.fkm"));
+  CHECK(contains(log, "geometry_pipeline_metadata_landmarks.binarypb -> "));
   for (const auto& entry : fs::directory_iterator(dir.path / "out"))
     CHECK_MESSAGE(entry.path().extension() == ".fkm", "left behind: " << entry.path());
 
   // A network it cannot lower: reported, nothing written for it.
   written.clear();
   log.clear();
-  s = convert_file(models_dir() + "/face_landmark_with_attention.tflite", dir / "out", &written, &log);
+  s = convert_file(models_dir() + "/face_detection_full_range.tflite", dir / "out", &written, &log);
   CHECK_FALSE(s);
   CHECK(contains(s.message(), "0 of 1 networks converted"));
-  CHECK(contains(s.message(), "face_landmark_with_attention.tflite: operator #192 Landmarks2TransformMatrix"));
+  CHECK(contains(s.message(), "face_detection_full_range.tflite: operator #249 RESIZE_BILINEAR"));
   CHECK(written.empty());
-  CHECK_FALSE(fs::exists(dir / "out/face_landmark_with_attention.fkm"));
+  CHECK_FALSE(fs::exists(dir / "out/face_detection_full_range.fkm"));
 
   // A single convertible .tflite: ok.
   written.clear();

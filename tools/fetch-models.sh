@@ -48,7 +48,7 @@ WHEEL_MEMBER[face_detection_full_range_sparse.tflite]=mediapipe/modules/face_det
 WHEEL_SHA[face_detection_full_range_sparse.tflite]=2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1
 
 NEED[face_landmark_with_attention.tflite]=optional
-CONVERT[face_landmark_with_attention.tflite]=try  # MediaPipe custom ops
+CONVERT[face_landmark_with_attention.tflite]=must
 URL[face_landmark_with_attention.tflite]='https://storage.googleapis.com/mediapipe-assets/face_landmark_with_attention.tflite?generation=1661875751615925'
 SHA[face_landmark_with_attention.tflite]=883b7411747bac657c30c462d305d312e9dec6adbf8b85e2f5d8d722fca9455d
 WHEEL_MEMBER[face_landmark_with_attention.tflite]=mediapipe/modules/face_landmark/face_landmark_with_attention.tflite

@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build ccache pkg-config python3
   libeigen3-dev libxsimd-dev libstb-dev doctest-dev libbenchmark-dev
-  libflatbuffers-dev flatbuffers-compiler libminizip-dev nlohmann-json3-dev)
+  libflatbuffers-dev flatbuffers-compiler libminizip-dev nlohmann-json3-dev
+  libprotobuf-dev protobuf-compiler)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

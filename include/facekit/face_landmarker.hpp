@@ -9,14 +9,27 @@
 //   for (const facekit::FaceLandmarks& face : result.faces)
 //     std::printf("nose tip at %.1f, %.1f px\n", face.landmarks[4].x * W, face.landmarks[4].y * H);
 //
-// Steps (../shared face-pipeline-spec 1, 2.1, 2.3, 3.1): BlazeFace on the whole image with the
+// With options.output_face_blendshapes and options.output_facial_transformation_matrixes (both
+// off by default, as in MediaPipe) each face also gets MediaPipe's 52 blendshape scores and its
+// 4x4 facial transformation matrix; those need the blendshape model (face_blendshapes.fkm) and the
+// canonical geometry (face_geometry.fkm):
+//
+//   facekit::FaceLandmarkerOptions opt;
+//   opt.output_face_blendshapes = opt.output_facial_transformation_matrixes = true;
+//   auto lm = facekit::FaceLandmarker::create_from_dir("weights", opt);
+//   ... face.blendshapes[9].score (eyeBlinkLeft), face.facial_transformation_matrix[3] (x, cm)
+//
+// Steps (../shared face-pipeline-spec 1, 2.1, 2.3, 3.1, 6, 7): BlazeFace on the whole image with the
 // landmarker's internal NMS threshold 0.5, cut to num_faces; per face a ROI 1.5x the box, turned
 // from the right eye to the left eye and NOT squared; that ROI cropped into the model's 256 x 256
 // input with MediaPipe's exact CPU resampling (BORDER_REPLICATE, values v/255); Face Mesh V2; the
 // face kept iff sigmoid(presence logit) > min_face_presence_confidence; the landmarks mapped back
-// into the image. Faces keep the detector's order.
+// into the image. Faces keep the detector's order. Blendshapes: the 146 landmarks of spec 6 in
+// pixels through the blendshape network. Matrix: MediaPipe's geometry pipeline
+// (landmarks/face_geometry.hpp) on the first 468 landmarks.
 //
-// A FaceLandmarker owns two execution sessions: use one per thread (the models inside may be
+// A FaceLandmarker owns two execution sessions (three with blendshapes, plus the pose solver's
+// scratch space with matrices): use one per thread (the models inside may be
 // shared, read-only). After the first call, detect() allocates nothing when `result` is reused
 // and no more faces than before are found.
 //
@@ -31,6 +44,8 @@
 #include <vector>
 
 #include "face_detector.hpp"
+#include "landmarks/blendshape_tables.hpp"
+#include "landmarks/face_geometry.hpp"
 #include "landmarks/face_mesh_v2.hpp"
 #include "landmarks/roi.hpp"
 
@@ -46,6 +61,29 @@ struct FaceLandmarkerOptions {
   /// VIDEO mode only: IoU above which a fresh detection replaces a tracked face. Unused in IMAGE
   /// mode; validated now so that options stay valid when video mode arrives.
   float min_tracking_confidence = 0.5f;
+  /// Also compute the 52 blendshape scores of every face (needs the blendshape model).
+  bool output_face_blendshapes = false;
+  /// Also compute every face's facial transformation matrix (needs the face geometry model).
+  bool output_facial_transformation_matrixes = false;
+};
+
+/// One blendshape score, as MediaPipe's Category: `index` into kBlendshapeNames, `score` in
+/// [0, 1], `category_name` points at the static name (no allocation).
+struct Category {
+  int index = 0;
+  float score = 0;
+  const char* category_name = "";
+};
+
+/// The models a FaceLandmarker runs. `blendshapes` (kind "face_blendshapes") and `geometry` (kind
+/// "face_geometry") are needed only when the matching option is on, and ignored otherwise.
+struct FaceLandmarkerModels {
+  std::shared_ptr<const Model> detector, landmarks, blendshapes, geometry;
+};
+
+/// Model file paths; an empty path is not loaded.
+struct FaceLandmarkerModelPaths {
+  std::string detector, landmarks, blendshapes, geometry;
 };
 
 /// One face: where it was found and its landmarks.
@@ -58,6 +96,16 @@ struct FaceLandmarks {
   float presence = 0;
   /// 478 points: 0..467 face mesh, 468..472 iris on the image's left, 473..477 on the right.
   std::array<NormalizedLandmark, kFaceMeshV2Landmarks> landmarks{};
+  /// output_face_blendshapes: true, and `blendshapes` holds the 52 scores in MediaPipe's order
+  /// (blendshapes[k].index == k, name kBlendshapeNames[k]).
+  bool has_blendshapes = false;
+  std::array<Category, kBlendshapeCount> blendshapes{};
+  /// output_facial_transformation_matrixes: true unless MediaPipe gives no matrix for this face
+  /// (landmarks too compact). Row-major 4x4 [s*R | t; 0 0 0 1], element (r, c) at [4 * r + c],
+  /// mapping the canonical face model (cm) into the camera frame (the face at negative z).
+  /// MediaPipe's MatrixData is column-major: its element i is this array's [4 * (i % 4) + i / 4].
+  bool has_facial_transformation_matrix = false;
+  std::array<float, 16> facial_transformation_matrix{};
 };
 
 struct FaceLandmarkerResult {
@@ -69,7 +117,12 @@ class FaceLandmarker {
   /// `detector_model`: kind "face_detector"; `landmark_model`: kind "face_landmarks_v2".
   static Expected<FaceLandmarker> create(std::shared_ptr<const Model> detector_model,
                                          std::shared_ptr<const Model> landmark_model,
-                                         const FaceLandmarkerOptions& options = {});
+                                         const FaceLandmarkerOptions& options = {}) {
+    return create(FaceLandmarkerModels{std::move(detector_model), std::move(landmark_model), nullptr, nullptr},
+                  options);
+  }
+  /// All four models; see FaceLandmarkerModels for which are required.
+  static Expected<FaceLandmarker> create(FaceLandmarkerModels models, const FaceLandmarkerOptions& options = {});
 #ifndef FACEKIT_NO_STDIO
   static Expected<FaceLandmarker> create_from_files(const std::string& detector_path,
                                                     const std::string& landmark_path,
@@ -81,10 +134,30 @@ class FaceLandmarker {
     return create(std::make_shared<const Model>(std::move(*d)), std::make_shared<const Model>(std::move(*l)),
                   options);
   }
-  /// DIR/face_detector.fkm and DIR/face_landmarks_detector.fkm (what `facekit convert` writes
-  /// for face_landmarker.task).
+  static Expected<FaceLandmarker> create_from_files(const FaceLandmarkerModelPaths& paths,
+                                                    const FaceLandmarkerOptions& options = {}) {
+    FaceLandmarkerModels models;
+    const std::string* path[4] = {&paths.detector, &paths.landmarks, &paths.blendshapes, &paths.geometry};
+    std::shared_ptr<const Model>* model[4] = {&models.detector, &models.landmarks, &models.blendshapes,
+                                              &models.geometry};
+    for (int i = 0; i < 4; ++i) {
+      if (path[i]->empty()) continue;
+      auto m = Model::load_file(*path[i]);
+      if (!m) return m.status();
+      *model[i] = std::make_shared<const Model>(std::move(*m));
+    }
+    return create(std::move(models), options);
+  }
+  /// DIR/face_detector.fkm and DIR/face_landmarks_detector.fkm, plus DIR/face_blendshapes.fkm and
+  /// DIR/face_geometry.fkm when the options ask for them (what `facekit convert` writes for
+  /// face_landmarker.task).
   static Expected<FaceLandmarker> create_from_dir(const std::string& dir, const FaceLandmarkerOptions& options = {}) {
-    return create_from_files(dir + "/face_detector.fkm", dir + "/face_landmarks_detector.fkm", options);
+    FaceLandmarkerModelPaths p;
+    p.detector = dir + "/face_detector.fkm";
+    p.landmarks = dir + "/face_landmarks_detector.fkm";
+    if (options.output_face_blendshapes) p.blendshapes = dir + "/face_blendshapes.fkm";
+    if (options.output_facial_transformation_matrixes) p.geometry = dir + "/face_geometry.fkm";
+    return create_from_files(p, options);
   }
 #endif
 
@@ -105,6 +178,9 @@ class FaceLandmarker {
   /// The inner detector and the landmark network's session, for tests and benchmarks.
   FaceDetector& detector() noexcept { return *detector_; }
   Session& landmark_session() noexcept { return *session_; }
+  /// The blendshape network's session and the pose solver; null when their option is off.
+  Session* blendshape_session() noexcept { return blendshape_session_.get(); }
+  FaceGeometry* geometry() noexcept { return geometry_.get(); }
 
  private:
   FaceLandmarker() = default;
@@ -115,14 +191,17 @@ class FaceLandmarker {
   FaceLandmarkerOptions options_;
   std::unique_ptr<FaceDetector> detector_;
   std::unique_ptr<Session> session_;
+  std::unique_ptr<Session> blendshape_session_;
+  std::unique_ptr<FaceGeometry> geometry_;
   int input_w_ = 0, input_h_ = 0;
   float range_min_ = 0, range_max_ = 1;
   FaceDetectorResult detections_;
 };
 
-inline Expected<FaceLandmarker> FaceLandmarker::create(std::shared_ptr<const Model> detector_model,
-                                                       std::shared_ptr<const Model> landmark_model,
+inline Expected<FaceLandmarker> FaceLandmarker::create(FaceLandmarkerModels models,
                                                        const FaceLandmarkerOptions& options) {
+  std::shared_ptr<const Model> detector_model = std::move(models.detector);
+  std::shared_ptr<const Model> landmark_model = std::move(models.landmarks);
   if (options.num_faces < 1) return Status::error("FaceLandmarker: num_faces %d must be at least 1", options.num_faces);
   const float* conf[3] = {&options.min_face_detection_confidence, &options.min_face_presence_confidence,
                           &options.min_tracking_confidence};
@@ -183,6 +262,38 @@ inline Expected<FaceLandmarker> FaceLandmarker::create(std::shared_ptr<const Mod
     return s;
   }
   lm.session_ = std::make_unique<Session>(*program);
+
+  // The optional stages exist only when asked for, so that switched off they cost nothing.
+  if (options.output_face_blendshapes) {
+    if (!models.blendshapes)
+      return Status::error("FaceLandmarker: output_face_blendshapes needs the blendshape model (face_blendshapes.fkm)");
+    const Model& b = *models.blendshapes;
+    if (b.kind() != "face_blendshapes")
+      return Status::error("FaceLandmarker: blendshape model kind is '%s', expected 'face_blendshapes'", b.kind().c_str());
+    if (b.inputs().size() != 1 || b.outputs().size() != 1 ||
+        b.tensor(b.inputs()[0]).elements() != std::size_t(kBlendshapeLandmarkCount) * 2 ||
+        b.tensor(b.outputs()[0]).elements() != std::size_t(kBlendshapeCount))
+      return Status::error("FaceLandmarker: blendshape model must map 146 x 2 landmarks to 52 scores");
+    auto bp = Program::create(std::move(models.blendshapes));
+    if (!bp) {
+      Status s = bp.status();
+      s.prefix("FaceLandmarker: blendshape model");
+      return s;
+    }
+    lm.blendshape_session_ = std::make_unique<Session>(*bp);
+  }
+  if (options.output_facial_transformation_matrixes) {
+    if (!models.geometry)
+      return Status::error(
+          "FaceLandmarker: output_facial_transformation_matrixes needs the face geometry model (face_geometry.fkm)");
+    auto g = FaceGeometry::create(std::move(models.geometry));
+    if (!g) {
+      Status s = g.status();
+      s.prefix("FaceLandmarker: geometry model");
+      return s;
+    }
+    lm.geometry_ = std::make_unique<FaceGeometry>(std::move(*g));
+  }
   return lm;
 }
 
@@ -235,6 +346,21 @@ inline Status FaceLandmarker::detect(const ImageView& image, FaceLandmarkerResul
       continue;
     }
     face.detection = d;
+    face.has_blendshapes = false;
+    face.has_facial_transformation_matrix = false;
+    if (blendshape_session_) {
+      static_assert(sizeof(NormalizedLandmark) == 3 * sizeof(float), "landmarks are packed x, y, z");
+      blendshape_input(&face.landmarks[0].x, 3, image.width, image.height, blendshape_session_->input(0));
+      blendshape_session_->run();
+      const float* scores = blendshape_session_->output(0);
+      for (int k = 0; k < kBlendshapeCount; ++k)
+        face.blendshapes[std::size_t(k)] = Category{k, scores[k], kBlendshapeNames[k]};
+      face.has_blendshapes = true;
+    }
+    if (geometry_)
+      face.has_facial_transformation_matrix =
+          geometry_->estimate_pose(face.landmarks.data(), image.width, image.height,
+                                   face.facial_transformation_matrix.data());
   }
   return Status::ok();
 }

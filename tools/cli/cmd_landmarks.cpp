@@ -1,7 +1,11 @@
 // facekit landmarks IMAGE... --models DIR [--json] [--overlay OUT.png] [--num-faces N]
-//                  [--min-detection S] [--min-presence S]
+//                  [--min-detection S] [--min-presence S] [--blendshapes] [--matrix]
 // Face Mesh V2 landmarks (MediaPipe Tasks FaceLandmarker, IMAGE mode) with
-// DIR/face_detector.fkm and DIR/face_landmarks_detector.fkm.
+// DIR/face_detector.fkm and DIR/face_landmarks_detector.fkm; --blendshapes adds the 52 scores
+// (DIR/face_blendshapes.fkm), --matrix the facial transformation matrix (DIR/face_geometry.fkm).
+#include <algorithm>
+#include <array>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -19,11 +23,16 @@ void landmarks_usage(std::FILE* f) {
   std::fprintf(f,
                "usage: facekit landmarks IMAGE... --models DIR [--json] [--overlay OUT.png]\n"
                "                         [--num-faces N] [--min-detection S] [--min-presence S]\n"
+               "                         [--blendshapes] [--matrix]\n"
                "  478 face landmarks per face (MediaPipe FaceLandmarker, Face Mesh V2) with\n"
                "  DIR/face_detector.fkm and DIR/face_landmarks_detector.fkm (default DIR: weights).\n"
                "  --json prints one JSON object per image per line: faces with \"detection\",\n"
                "  \"presence\" and \"landmarks\" ([x, y, z] normalised by the image width/height).\n"
-               "  --overlay draws the points (several images: OUT-<name>.png).\n"
+               "  --blendshapes adds \"blendshapes\": [{\"name\": N, \"score\": S}, ...52] (MediaPipe's order;\n"
+               "  needs DIR/face_blendshapes.fkm); --matrix adds \"matrix\": 16 numbers, the 4x4 facial\n"
+               "  transformation matrix row-major (absent when MediaPipe gives none; DIR/face_geometry.fkm).\n"
+               "  --overlay draws the points (several images: OUT-<name>.png), with --matrix the head pose\n"
+               "  axes (x red, y green, z blue, 5 cm) and with --blendshapes bars of the 5 top scores.\n"
                "  Defaults as MediaPipe: --num-faces 1, --min-detection 0.5, --min-presence 0.5.\n");
 }
 
@@ -35,6 +44,45 @@ void draw_face(Canvas& cv, const facekit::FaceLandmarks& f, int W, int H) {
     // Irises in cyan, the mesh in red.
     const Rgb c = i >= 468 ? Rgb{0, 255, 255} : Rgb{255, 32, 32};
     cv.dot(p.x * float(W), p.y * float(H), t, c);
+  }
+  if (f.has_facial_transformation_matrix) {
+    // Canonical-model points (cm) through the pose, then the landmarker's camera (63 degree
+    // vertical field of view, origin top-left) back onto the image.
+    const float* m = f.facial_transformation_matrix.data();
+    const float h_near = 2.0f * std::tan(0.5f * 63.0f * float(M_PI) / 180.0f);
+    const float w_near = float(W) * h_near / float(H);
+    auto project = [&](float x, float y, float z, float* px, float* py) {
+      const float cx = m[0] * x + m[1] * y + m[2] * z + m[3];
+      const float cy = m[4] * x + m[5] * y + m[6] * z + m[7];
+      const float cz = m[8] * x + m[9] * y + m[10] * z + m[11];
+      const float d = cz < -1e-3f ? -cz : 1e-3f;
+      *px = (cx / d / w_near + 0.5f) * float(W);
+      *py = (0.5f - cy / d / h_near) * float(H);
+    };
+    float ox, oy;
+    project(0, 0, 0, &ox, &oy);
+    const Rgb axis_color[3] = {{255, 0, 0}, {0, 255, 0}, {0, 96, 255}};
+    for (int a = 0; a < 3; ++a) {
+      float ex, ey;
+      project(a == 0 ? 5.0f : 0.0f, a == 1 ? 5.0f : 0.0f, a == 2 ? 5.0f : 0.0f, &ex, &ey);
+      cv.line(ox, oy, ex, ey, 2 * t + 1, axis_color[a]);
+    }
+  }
+  if (f.has_blendshapes) {
+    // The 5 highest scores as horizontal bars right of the face box (full length = box width).
+    std::array<int, facekit::kBlendshapeCount> order;
+    for (int k = 0; k < facekit::kBlendshapeCount; ++k) order[std::size_t(k)] = k;
+    std::partial_sort(order.begin(), order.begin() + 5, order.end(), [&](int a, int b) {
+      return f.blendshapes[std::size_t(a)].score > f.blendshapes[std::size_t(b)].score;
+    });
+    const auto& box = f.detection.bounding_box;
+    const float x0 = float(box.origin_x + box.width) + 4.0f * float(t);
+    const float bar = std::max(3.0f * float(t), float(box.height) / 12.0f);
+    for (int r = 0; r < 5; ++r) {
+      const float y = float(box.origin_y) + (float(r) + 0.5f) * bar * 1.5f;
+      const float len = f.blendshapes[std::size_t(order[std::size_t(r)])].score * float(box.width);
+      cv.line(x0, y, x0 + std::max(len, 1.0f), y, int(bar), Rgb{255, 200, 0});
+    }
   }
 }
 
@@ -63,6 +111,10 @@ int cmd_landmarks(const std::vector<std::string>& args) {
       if (!next(&models)) return 1;
     } else if (a == "--json") {
       json = true;
+    } else if (a == "--blendshapes") {
+      opt.output_face_blendshapes = true;
+    } else if (a == "--matrix") {
+      opt.output_facial_transformation_matrixes = true;
     } else if (a == "--overlay") {
       if (!next(&overlay)) return 1;
     } else if (a == "--min-detection" || a == "--min-presence") {
@@ -140,6 +192,23 @@ int cmd_landmarks(const std::vector<std::string>& args) {
           j.end_array();
         }
         j.end_array();
+        if (f.has_blendshapes) {
+          j.key("blendshapes");
+          j.begin_array();
+          for (const facekit::Category& c : f.blendshapes) {
+            j.begin_object();
+            j.key("name"); j.value(std::string(c.category_name));
+            j.key("score"); j.value(c.score);
+            j.end_object();
+          }
+          j.end_array();
+        }
+        if (f.has_facial_transformation_matrix) {
+          j.key("matrix");
+          j.begin_array();
+          for (float v : f.facial_transformation_matrix) j.value(v);
+          j.end_array();
+        }
         j.end_object();
       }
       j.end_array();

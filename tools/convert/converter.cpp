@@ -7,6 +7,7 @@
 #include <iterator>
 #include <set>
 
+#include "convert/face_geometry.hpp"
 #include "convert/model_info.hpp"
 #include "convert/model_writer.hpp"
 #include "convert/task_bundle.hpp"
@@ -75,7 +76,10 @@ std::string stem_of(const std::string& name) {
 void convert_one(std::vector<uint8_t> bytes, const std::string& source, const std::string& meta_source,
                  const std::string& out_dir, std::set<std::string>* used_stems, NetworkResult* r) {
   r->source = source;
-  Expected<Converted> c = convert_tflite(std::move(bytes), source, meta_source);
+  // The canonical face geometry is data, not a network; it becomes face_geometry.fkm.
+  const bool geometry = is_face_geometry_source(source);
+  Expected<Converted> c = geometry ? convert_face_geometry(bytes, source, meta_source)
+                                   : convert_tflite(std::move(bytes), source, meta_source);
   if (!c) {
     r->status = c.status();
     return;
@@ -83,7 +87,7 @@ void convert_one(std::vector<uint8_t> bytes, const std::string& source, const st
   r->kind = c->kind;
   r->stats = c->stats;
   r->op_counts = c->op_counts;
-  const std::string stem = stem_of(source);
+  const std::string stem = geometry ? std::string("face_geometry") : stem_of(source);
   if (!used_stems->insert(stem).second) {
     r->status = Status::error("%s: another network of the input also converts to %s.fkm", source.c_str(),
                               stem.c_str());
@@ -156,7 +160,7 @@ ConvertResult convert_path(const std::string& in_path, const std::string& out_di
     return result;
   }
   for (BundleMember& m : *members) {
-    if (!ends_with(lower(m.name), ".tflite")) {
+    if (!ends_with(lower(m.name), ".tflite") && !is_face_geometry_source(m.name)) {
       result.skipped.push_back(m.name);
       continue;
     }
@@ -169,6 +173,9 @@ ConvertResult convert_path(const std::string& in_path, const std::string& out_di
 
 std::string describe(const NetworkResult& n) {
   if (!n.status) return std::string("FAILED ") + n.status.message();
+  if (n.kind == "face_geometry")
+    return n.source + " -> " + n.output_path + ": face_geometry, canonical face model and Procrustes weights, " +
+           std::to_string(n.file_size) + " bytes";
   int ops = 0;
   std::string counts;
   for (const auto& kv : n.op_counts) {

@@ -4,8 +4,9 @@
 //   facekit::convert::ConvertResult r = facekit::convert::convert_path("face_landmarker.task", "weights");
 //   for (const auto& n : r.networks) std::puts(facekit::convert::describe(n).c_str());
 //
-// A .task bundle converts every .tflite member it can and reports each one it cannot; other
-// members (geometry_pipeline_metadata_landmarks.binarypb) are listed as skipped.
+// A .task bundle converts every .tflite member it can and reports each one it cannot; the
+// canonical face geometry (geometry_pipeline_metadata_landmarks.binarypb) becomes
+// face_geometry.fkm (convert/face_geometry.hpp); other members are listed as skipped.
 #pragma once
 
 #include <cstdint>

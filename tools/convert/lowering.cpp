@@ -9,6 +9,8 @@
 #include <queue>
 #include <set>
 
+#include <flatbuffers/flexbuffers.h>
+
 #include "facekit/kernels/pack.hpp"
 
 namespace facekit {
@@ -46,8 +48,14 @@ constexpr int kTfTranspose = 39, kTfMean = 40, kTfSub = 41, kTfDiv = 42, kTfStri
 
 enum class Kind {
   conv2d, dwconv2d, maxpool2d, add, relu, relu6, prelu, reshape, concat, pad, logistic,
-  token_dense, layer_norm, point_normalize, mul, slice, copy
+  token_dense, layer_norm, point_normalize, mul, slice, copy,
+  landmarks_to_transform_matrix, transform_tensor_bilinear, transform_landmarks
 };
+
+// MediaPipe's custom ops (custom codes as stored in the model).
+constexpr const char* kCustomL2T = "Landmarks2TransformMatrix";
+constexpr const char* kCustomTTB = "TransformTensorBilinear";
+constexpr const char* kCustomTL = "TransformLandmarks";
 
 // A facekit op under construction. Tensor ids are SourceGraph tensor indices.
 struct Node {
@@ -77,6 +85,14 @@ struct Node {
   SliceParams slice{};
   // copy: the constant it materialises (also its output tensor, see lower_concat)
   int const_src = -1;
+  // custom ops: typed params; landmarks_to_transform_matrix's subset (in[1] is unused, the
+  // indices become a constant); transform_landmarks' optional constant factor
+  LandmarksToTransformMatrixParams l2t{};
+  std::vector<float> subset;
+  TransformTensorBilinearParams ttb{};
+  TransformLandmarksParams tl{};
+  int factor_src = -1;
+  std::vector<float> factor;
 };
 
 // A multi-op subgraph recognised as one facekit op (layer norm, point normalisation).
@@ -203,6 +219,8 @@ class Lowering {
   }
 
   static bool supported(const SourceOp& op) {
+    if (op.builtin == kTfCustom)
+      return op.custom_code == kCustomL2T || op.custom_code == kCustomTTB || op.custom_code == kCustomTL;
     switch (op.builtin) {
       case kTfDequantize:
       case kTfConv2d:
@@ -401,6 +419,7 @@ class Lowering {
       case kTfPad: return lower_pad(op);
       case kTfMul: return lower_mul(op);
       case kTfStridedSlice: return lower_strided_slice(op);
+      case kTfCustom: return lower_custom(op);
       case kTfMean:
       case kTfSub:
       case kTfDiv:
@@ -825,6 +844,11 @@ class Lowering {
     FACEKIT_RETURN_IF_ERROR(const_floats(op, k, "factor", &kv));
     const int c = shape(x).empty() ? 1 : shape(x).back();
     const bool scalar = g_.tensors[std::size_t(k)].elements == 1;
+    if (!scalar && !is_channel_constant(k, c) && is_matrix_factor(op, x, k)) {
+      FACEKIT_RETURN_IF_ERROR(define_output(op, y));
+      matrix_factor_[y] = {x, k};
+      return Status::ok();
+    }
     if (!scalar && !is_channel_constant(k, c))
       return fail(op, strf("factor '%s' has shape %s; only a scalar or one value per channel (of %d) is supported",
                            tname(k), shape_str(shape(k)).c_str(), c));
@@ -899,6 +923,220 @@ class Lowering {
     n.out = y;
     nodes_.push_back(std::move(n));
     return Status::ok();
+  }
+
+  // ---- MediaPipe custom ops ------------------------------------------------------------------------
+  // Custom options are a FlexBuffer map; a blob that fails the FlexBuffers verifier, is not a
+  // map, or lacks a key or has it with the wrong type gives an error naming the op.
+  Status custom_map(const SourceOp& op, flexbuffers::Map* out) const {
+    const std::size_t n = op.custom_options_size;
+    if (n == 0) return fail(op, "custom options are missing (expected a FlexBuffer map)");
+    const uint8_t* p = g_.bytes.data() + op.custom_options_offset;
+    std::vector<uint8_t> reuse;
+    if (!flexbuffers::VerifyBuffer(p, n, &reuse))
+      return fail(op, strf("custom options (%zu bytes) are not a valid FlexBuffer (damaged or truncated)", n));
+    const flexbuffers::Reference root = flexbuffers::GetRoot(p, n);
+    if (!root.IsMap()) return fail(op, strf("custom options are not a FlexBuffer map (root type %d)", int(root.GetType())));
+    *out = root.AsMap();
+    return Status::ok();
+  }
+
+  Status opt_int(const SourceOp& op, const flexbuffers::Map& m, const char* key, int64_t lo, int64_t hi,
+                 int32_t* v) const {
+    const flexbuffers::Reference r = m[key];
+    if (r.IsNull()) return fail(op, strf("custom option '%s' is missing", key));
+    if (!r.IsIntOrUint()) return fail(op, strf("custom option '%s' has FlexBuffer type %d, expected an integer", key,
+                                               int(r.GetType())));
+    const int64_t x = r.AsInt64();
+    if (x < lo || x > hi)
+      return fail(op, strf("custom option '%s' is %lld, outside [%lld, %lld]", key, static_cast<long long>(x),
+                           static_cast<long long>(lo), static_cast<long long>(hi)));
+    *v = int32_t(x);
+    return Status::ok();
+  }
+
+  // A float option; `dflt` (if not null) is used when the key is absent.
+  Status opt_float(const SourceOp& op, const flexbuffers::Map& m, const char* key, const float* dflt, float* v) const {
+    const flexbuffers::Reference r = m[key];
+    if (r.IsNull() && dflt) {
+      *v = *dflt;
+      return Status::ok();
+    }
+    if (r.IsNull()) return fail(op, strf("custom option '%s' is missing", key));
+    if (!r.IsNumeric()) return fail(op, strf("custom option '%s' has FlexBuffer type %d, expected a number", key,
+                                             int(r.GetType())));
+    *v = float(r.AsDouble());
+    if (!std::isfinite(*v)) return fail(op, strf("custom option '%s' is %g, not a finite number", key, double(*v)));
+    return Status::ok();
+  }
+
+  Status opt_int_vector(const SourceOp& op, const flexbuffers::Map& m, const char* key, int64_t lo, int64_t hi,
+                        std::vector<float>* v) const {
+    const flexbuffers::Reference r = m[key];
+    if (r.IsNull()) return fail(op, strf("custom option '%s' is missing", key));
+    auto read = [&](const auto& vec) -> Status {
+      for (std::size_t i = 0; i < vec.size(); ++i) {
+        const flexbuffers::Reference e = vec[i];
+        if (!e.IsIntOrUint()) return fail(op, strf("custom option '%s'[%zu] is not an integer", key, i));
+        const int64_t x = e.AsInt64();
+        if (x < lo || x > hi)
+          return fail(op, strf("custom option '%s'[%zu] is %lld, outside [%lld, %lld]", key, i,
+                               static_cast<long long>(x), static_cast<long long>(lo), static_cast<long long>(hi)));
+        v->push_back(float(x));
+      }
+      return Status::ok();
+    };
+    if (r.IsTypedVector()) return read(r.AsTypedVector());
+    if (r.IsVector() && !r.IsMap()) return read(r.AsVector());
+    return fail(op, strf("custom option '%s' has FlexBuffer type %d, expected a vector of integers", key,
+                         int(r.GetType())));
+  }
+
+  Status lower_custom(const SourceOp& op) {
+    // Version 1 of these names is a different kernel with other options (spec section 4).
+    if (op.version != 2)
+      return fail(op, strf("version %d is not supported; facekit implements version 2 (the kernel MediaPipe "
+                           "registers for this name)", op.version));
+    ++stats_->custom_ops_lowered;
+    if (op.custom_code == kCustomL2T) return lower_landmarks_to_transform_matrix(op);
+    if (op.custom_code == kCustomTTB) return lower_transform_tensor_bilinear(op);
+    return lower_transform_landmarks(op);
+  }
+
+  // [1, N, D] (leading dims 1) -> N, D.
+  bool points_shape(int t, int* n, int* d) const {
+    const auto& s = shape(t);
+    if (s.size() < 2) return false;
+    for (std::size_t k = 0; k + 2 < s.size(); ++k)
+      if (s[k] != 1) return false;
+    *n = s[s.size() - 2];
+    *d = s.back();
+    return true;
+  }
+
+  Status need_matrix_output(const SourceOp& op, int y) {
+    if (g_.tensors[std::size_t(y)].elements != 16)
+      return fail(op, strf("output '%s' has shape %s; expected a 4x4 matrix ([1,4,4])", tname(y),
+                           shape_str(shape(y)).c_str()));
+    return define_output(op, y);
+  }
+
+  Status lower_landmarks_to_transform_matrix(const SourceOp& op) {
+    FACEKIT_RETURN_IF_ERROR(need_inputs(op, 1, 1, 1));
+    const int x = op.inputs[0], y = op.outputs[0];
+    FACEKIT_RETURN_IF_ERROR(need_activation(op, x, "landmarks"));
+    int n = 0, d = 0;
+    // MediaPipe reads landmark i at 3i: the input must hold (x, y, z) triples.
+    if (!points_shape(x, &n, &d) || d != 3)
+      return fail(op, strf("landmarks '%s' have shape %s; expected [1,N,3]", tname(x), shape_str(shape(x)).c_str()));
+    flexbuffers::Map m = flexbuffers::Map::EmptyMap();
+    FACEKIT_RETURN_IF_ERROR(custom_map(op, &m));
+    Node node = make_node(op, Kind::landmarks_to_transform_matrix);
+    LandmarksToTransformMatrixParams& p = node.l2t;
+    const float zero = 0.0f;
+    FACEKIT_RETURN_IF_ERROR(opt_int(op, m, "left_rotation_idx", 0, n - 1, &p.left_rotation_idx));
+    FACEKIT_RETURN_IF_ERROR(opt_int(op, m, "right_rotation_idx", 0, n - 1, &p.right_rotation_idx));
+    FACEKIT_RETURN_IF_ERROR(opt_int(op, m, "output_width", 1, 1 << 16, &p.output_width));
+    FACEKIT_RETURN_IF_ERROR(opt_int(op, m, "output_height", 1, 1 << 16, &p.output_height));
+    FACEKIT_RETURN_IF_ERROR(opt_float(op, m, "scale_x", nullptr, &p.scale_x));
+    FACEKIT_RETURN_IF_ERROR(opt_float(op, m, "scale_y", nullptr, &p.scale_y));
+    FACEKIT_RETURN_IF_ERROR(opt_float(op, m, "target_rotation_radians", &zero, &p.target_rotation_radians));
+    if (!(p.scale_x > 0.0f) || !(p.scale_y > 0.0f))
+      return fail(op, strf("custom options scale_x %g, scale_y %g must be positive", double(p.scale_x),
+                           double(p.scale_y)));
+    // MediaPipe reads the indices as pairs (an odd last one paired with itself); only the
+    // bounding box of the points matters, so the list is kept as stored.
+    FACEKIT_RETURN_IF_ERROR(opt_int_vector(op, m, "subset_idxs", 0, n - 1, &node.subset));
+    if (node.subset.empty()) return fail(op, "custom option 'subset_idxs' is empty");
+    FACEKIT_RETURN_IF_ERROR(need_matrix_output(op, y));
+    node.in = {x};
+    node.out = y;
+    nodes_.push_back(std::move(node));
+    return Status::ok();
+  }
+
+  Status lower_transform_tensor_bilinear(const SourceOp& op) {
+    FACEKIT_RETURN_IF_ERROR(need_inputs(op, 2, 2, 1));
+    const int x = op.inputs[0], mt = op.inputs[1], y = op.outputs[0];
+    FACEKIT_RETURN_IF_ERROR(need_nhwc(op, x, "input"));
+    FACEKIT_RETURN_IF_ERROR(need_activation(op, mt, "matrix"));
+    if (g_.tensors[std::size_t(mt)].elements != 16)
+      return fail(op, strf("matrix '%s' has shape %s; expected a 4x4 matrix", tname(mt), shape_str(shape(mt)).c_str()));
+    const auto& ys = shape(y);
+    if (ys.size() != 4 || ys[0] != 1 || ys[3] != shape(x)[3])
+      return fail(op, strf("output '%s' has shape %s; expected [1,OH,OW,%d]", tname(y), shape_str(ys).c_str(),
+                           shape(x)[3]));
+    // The kernel takes the size from the output tensor; the options, when present, must agree.
+    if (op.custom_options_size > 0) {
+      flexbuffers::Map m = flexbuffers::Map::EmptyMap();
+      FACEKIT_RETURN_IF_ERROR(custom_map(op, &m));
+      int32_t oh = 0, ow = 0;
+      FACEKIT_RETURN_IF_ERROR(opt_int(op, m, "output_height", 1, 1 << 16, &oh));
+      FACEKIT_RETURN_IF_ERROR(opt_int(op, m, "output_width", 1, 1 << 16, &ow));
+      if (oh != ys[1] || ow != ys[2])
+        return fail(op, strf("custom options give an output of %d x %d, the output tensor '%s' is %s", oh, ow,
+                             tname(y), shape_str(ys).c_str()));
+    }
+    FACEKIT_RETURN_IF_ERROR(define_output(op, y));
+    Node node = make_node(op, Kind::transform_tensor_bilinear);
+    node.ttb.pixel_centers = 1;  // version 2
+    node.in = {x, mt};
+    node.out = y;
+    nodes_.push_back(std::move(node));
+    return Status::ok();
+  }
+
+  Status lower_transform_landmarks(const SourceOp& op) {
+    FACEKIT_RETURN_IF_ERROR(need_inputs(op, 2, 2, 1));
+    const int x = op.inputs[0], y = op.outputs[0];
+    int mt = op.inputs[1];
+    FACEKIT_RETURN_IF_ERROR(need_activation(op, x, "points"));
+    int n = 0, d = 0;
+    if (!points_shape(x, &n, &d) || (d != 2 && d != 3))
+      return fail(op, strf("points '%s' have shape %s; expected [1,N,2] or [1,N,3]", tname(x),
+                           shape_str(shape(x)).c_str()));
+    if (g_.tensors[std::size_t(y)].shape != shape(x))
+      return fail(op, strf("output '%s' has shape %s, the points %s", tname(y),
+                           shape_str(g_.tensors[std::size_t(y)].shape).c_str(), shape_str(shape(x)).c_str()));
+    // Version 2 has no options (dimensions come from the output, the scale is 1): any blob is ignored.
+    Node node = make_node(op, Kind::transform_landmarks);
+    auto f = matrix_factor_.find(mt);
+    if (f != matrix_factor_.end()) {
+      const std::vector<float>* kv = nullptr;
+      FACEKIT_RETURN_IF_ERROR(const_floats(op, f->second.second, "matrix factor", &kv));
+      node.factor = *kv;
+      node.factor_src = f->second.second;
+      node.name += "(MUL#" + std::to_string(producer_op_[std::size_t(mt)]) + ")";
+      mt = f->second.first;
+      ++stats_->matrix_factors_fused;
+    }
+    FACEKIT_RETURN_IF_ERROR(need_activation(op, mt, "matrix"));
+    if (g_.tensors[std::size_t(mt)].elements != 16)
+      return fail(op, strf("matrix '%s' has shape %s; expected a 4x4 matrix", tname(mt), shape_str(shape(mt)).c_str()));
+    FACEKIT_RETURN_IF_ERROR(define_output(op, y));
+    node.tl.translation_scale = 1.0f;
+    node.in = {x, mt};
+    node.out = y;
+    nodes_.push_back(std::move(node));
+    return Status::ok();
+  }
+
+  // MUL(matrix, constant of the same 16 elements) whose every reader is a TransformLandmarks
+  // taking it as the matrix: it becomes those ops' factor input (the attention mesh scales its
+  // crop matrices from the 16 x 16 crop to the heads' 64 x 64 frame this way).
+  bool is_matrix_factor(const SourceOp& op, int x, int k) const {
+    const int y = op.outputs[0];
+    if (g_.tensors[std::size_t(x)].elements != 16 || g_.tensors[std::size_t(k)].elements != 16 ||
+        g_.tensors[std::size_t(x)].shape != g_.tensors[std::size_t(k)].shape || graph_output_[std::size_t(y)] ||
+        readers_[std::size_t(y)].empty())
+      return false;
+    for (int r : readers_[std::size_t(y)]) {
+      const SourceOp& u = g_.ops[std::size_t(r)];
+      if (u.builtin != kTfCustom || u.custom_code != kCustomTL || u.inputs.size() != 2 || u.inputs[1] != y ||
+          u.inputs[0] == y)
+        return false;
+    }
+    return true;
   }
 
   // ---- subgraph patterns ----------------------------------------------------------------------------
@@ -1360,6 +1598,16 @@ class Lowering {
 
   uint32_t alpha_id(const Node& n) { return channel_vector_id(n.alpha_src, n.alpha); }
 
+  // transform_landmarks' matrix factor: one plain constant per source tensor.
+  uint32_t factor_id(const Node& n) {
+    auto it = factor_ids_.find(n.factor_src);
+    if (it != factor_ids_.end()) return it->second;
+    const uint32_t id = add_constant(g_.tensors[std::size_t(n.factor_src)].name, shape(n.factor_src),
+                                     format::Layout::plain, n.factor);
+    factor_ids_.emplace(n.factor_src, id);
+    return id;
+  }
+
   // A per-channel constant (PReLU slopes, mul factors, layer norm gamma/beta), channel_padded.
   uint32_t channel_vector_id(int src, const std::vector<float>& v) {
     // Keyed by channel count too: a single-slope alpha expands to each user's width.
@@ -1483,6 +1731,23 @@ class Lowering {
           op.inputs = {add_constant(g_.tensors[std::size_t(n.const_src)].name, shape(n.const_src),
                                     format::Layout::plain, values_[std::size_t(n.const_src)])};
           break;
+        case Kind::landmarks_to_transform_matrix:
+          op.type = OpType::landmarks_to_transform_matrix;
+          op.params = OpParams::from(n.l2t);
+          op.inputs = {activation_id(n.in[0]), add_constant(n.name + "/subset_idxs", {int32_t(n.subset.size())},
+                                                            format::Layout::plain, n.subset)};
+          break;
+        case Kind::transform_tensor_bilinear:
+          op.type = OpType::transform_tensor_bilinear;
+          op.params = OpParams::from(n.ttb);
+          op.inputs = {activation_id(n.in[0]), activation_id(n.in[1])};
+          break;
+        case Kind::transform_landmarks:
+          op.type = OpType::transform_landmarks;
+          op.params = OpParams::from(n.tl);
+          op.inputs = {activation_id(n.in[0]), activation_id(n.in[1])};
+          if (n.factor_src >= 0) op.inputs.push_back(factor_id(n));
+          break;
         case Kind::relu6:
           return fail_model(strf("internal error: %s was not fused", n.name.c_str()));
       }
@@ -1517,6 +1782,8 @@ class Lowering {
   std::vector<std::vector<int>> readers_;             // per tensor: live source ops reading it
   std::vector<Pattern> patterns_;
   std::vector<int> pattern_of_;                       // per source op: its pattern, or -1
+  std::map<int, std::pair<int, int>> matrix_factor_;  // MUL output -> (matrix, constant factor), see is_matrix_factor
+  std::map<int, uint32_t> factor_ids_;
 };
 
 }  // namespace

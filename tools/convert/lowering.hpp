@@ -5,7 +5,11 @@
 // convolutions, removes dead ops and packs the weights (kernels/pack.hpp). For the blendshape
 // MLP-Mixer it also recognises layer normalisations and the input point normalisation (whole
 // subgraphs of MEAN, SQUARED_DIFFERENCE, RSQRT, ... become one op each) and keeps token mixing
-// transpose-free (TRANSPOSE -> 1x1 CONV_2D -> TRANSPOSE becomes token_dense). Every failure names
+// transpose-free (TRANSPOSE -> 1x1 CONV_2D -> TRANSPOSE becomes token_dense). The attention
+// mesh's MediaPipe custom ops (version 2 of Landmarks2TransformMatrix, TransformTensorBilinear,
+// TransformLandmarks) become library ops, their FlexBuffer custom options read into typed
+// parameters; a MUL of a transform matrix by a constant joins the transform_landmarks reading
+// it. Every failure names
 // the model, the source operator index and its type, e.g.
 //   "face_blendshapes.tflite: operator #3 MEAN is not supported yet".
 #pragma once
@@ -31,6 +35,8 @@ struct LoweringStats {
   int transposes_folded = 0;       ///< TRANSPOSEs of the last two dims absorbed into token_dense ops
   int layer_norms_fused = 0;       ///< MEAN/SQUARED_DIFFERENCE/RSQRT/... subgraphs turned into layer_norm
   int point_normalizations_fused = 0;  ///< MEAN/SUB/SUM/SQRT/DIV subgraphs turned into point_normalize
+  int custom_ops_lowered = 0;      ///< MediaPipe custom ops (Landmarks2TransformMatrix, ...) lowered
+  int matrix_factors_fused = 0;    ///< MULs of a 4x4 matrix by a constant merged into transform_landmarks
 };
 
 /// Lowers subgraph 0 of `g`. The result has no metadata yet (see model_info.hpp).

@@ -313,6 +313,11 @@ Expected<SourceGraph> read_tflite(std::vector<uint8_t> bytes, const std::string&
         so.outputs.push_back(t);
       }
     decode_options(op, &so.options);
+    if (op->custom_options() && op->custom_options()->size() > 0) {
+      // The verifier has checked that the vector lies inside the buffer.
+      so.custom_options_offset = std::size_t(op->custom_options()->data() - base);
+      so.custom_options_size = op->custom_options()->size();
+    }
   }
   return g;
 }

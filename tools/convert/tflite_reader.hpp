@@ -94,6 +94,8 @@ struct SourceOp {
   std::vector<int32_t> inputs;     ///< tensor indices, -1 = absent optional input
   std::vector<int32_t> outputs;
   SourceOptions options;
+  std::size_t custom_options_offset = 0;  ///< custom ops: the options blob (FlexBuffers) within
+  std::size_t custom_options_size = 0;    ///< SourceGraph::bytes; size 0 when there is none
 };
 
 struct SourceGraph {

@@ -30,9 +30,9 @@ enum class OpType : uint32_t {
   // format does not change when they land. 13 stays unused: the blendshape MLP-Mixer lowers to
   // layer_norm + token_dense + conv2d instead of one fused block.
   mlp_mixer_block = 13,
-  landmarks_to_transform_matrix = 14,
-  transform_tensor_bilinear = 15,
-  transform_landmarks = 16,
+  landmarks_to_transform_matrix = 14,  ///< in: landmarks [1,N,D], subset (plain [K]); out [1,4,4]
+  transform_tensor_bilinear = 15,      ///< in: x [1,H,W,C], matrix [.., 16]; out [1,OH,OW,C]
+  transform_landmarks = 16,            ///< in: points [1,N,D], matrix [.., 16], [factor (plain [16])]
   token_dense = 17,      ///< in: x [.., T, C], packed weights (conv2d_oc_tile [O,1,1,T]), [residual [.., O, C]]
   point_normalize = 18,  ///< in: x [.., N, D]: centre the N points, divide by their mean distance
   slice = 19,            ///< in: x; SliceParams; the output's dims are the extents
@@ -131,6 +131,44 @@ struct TokenDenseParams {
 /// slice: y = x[begin[d] .. begin[d] + y.dims[d]) along each dimension d < rank (stride 1).
 struct SliceParams {
   int32_t begin[4];
+};
+
+/// Input slots of landmarks_to_transform_matrix.
+enum LandmarksToTransformInput : int { kL2tLandmarks = 0, kL2tSubset = 1 };
+
+/// landmarks_to_transform_matrix (MediaPipe's Landmarks2TransformMatrix, version 2). Inputs:
+/// landmarks [1, N, D] (D >= 2: x, y[, z]) and subset, a plain constant [K] of landmark indices
+/// (stored as exact integer floats). Output [1, 4, 4], row-major: the affine matrix that maps a
+/// position in an output_width x output_height crop to the landmark frame. The crop is centred on
+/// the subset's bounding box after rotating the points by
+/// target_rotation_radians - atan2(y[right] - y[left], x[right] - x[left]), and is scale_x/scale_y
+/// times that box (spec section 4.3).
+struct LandmarksToTransformMatrixParams {
+  int32_t left_rotation_idx, right_rotation_idx;
+  int32_t output_width, output_height;
+  float scale_x, scale_y;
+  float target_rotation_radians;
+};
+
+/// transform_tensor_bilinear (MediaPipe's TransformTensorBilinear). Inputs: x [1, H, W, C] and a
+/// matrix (16 floats, row-major 4x4; only its first two rows are read). Output [1, OH, OW, C]:
+/// bilinear samples of x at M * (X, Y, 0, 1); a sample point outside [0, W-1] x [0, H-1] gives 0
+/// in every channel. pixel_centers = 1 (version 2) first maps output pixel centres and converts
+/// to input index coordinates: the sample point is M * (X + 0.5, Y + 0.5) - (0.5, 0.5).
+struct TransformTensorBilinearParams {
+  int32_t pixel_centers;
+};
+
+/// Input slots of transform_landmarks.
+enum TransformLandmarksInput : int { kTlPoints = 0, kTlMatrix = 1, kTlFactor = 2 };
+
+/// transform_landmarks (MediaPipe's TransformLandmarks, version 2). Inputs: points [1, N, D]
+/// (D = 2 or 3), a matrix (16 floats, row-major 4x4) and an optional plain constant factor [16]
+/// multiplied element-wise into the matrix first (a MUL of the matrix by a constant, fused by the
+/// converter). Output [1, N, D]: (x, y) -> (m00 x + m01 y + m03 s, m10 x + m11 y + m13 s) with s =
+/// translation_scale (1 in version 2); z, if present, is copied.
+struct TransformLandmarksParams {
+  float translation_scale;
 };
 
 /// Parameter block as stored in the file.

@@ -20,6 +20,7 @@
 #include "../ops/mixer.hpp"
 #include "../ops/pool2d.hpp"
 #include "../ops/shape_ops.hpp"
+#include "../ops/spatial_transform.hpp"
 #include "memory_plan.hpp"
 #include "step.hpp"
 
@@ -77,6 +78,9 @@ Expected<std::shared_ptr<const Program>> Program::create(std::shared_ptr<const M
       case OpType::point_normalize: st = ops::prepare_point_normalize<Arch>(m, op, &s); break;
       case OpType::slice: st = ops::prepare_slice(m, op, &s); break;
       case OpType::copy: st = ops::prepare_copy(m, op, &s); break;
+      case OpType::landmarks_to_transform_matrix: st = ops::prepare_landmarks_to_transform_matrix<Arch>(m, op, &s); break;
+      case OpType::transform_tensor_bilinear: st = ops::prepare_transform_tensor_bilinear<Arch>(m, op, &s); break;
+      case OpType::transform_landmarks: st = ops::prepare_transform_landmarks<Arch>(m, op, &s); break;
       case OpType::reshape:
         st = ops::check_reshape(m, op);
         if (st) root[op.outputs[0]] = root[op.inputs[0]];

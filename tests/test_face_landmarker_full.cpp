@@ -1,0 +1,252 @@
+// FaceLandmarker with blendshapes and facial transformation matrices (issue 4):
+//  * end to end on every shared image (our landmarks): every blendshape score within 0.03 of
+//    MediaPipe's, the matrix within 1 degree of rotation and 1% of translation; worst reported;
+//  * reaction_close_eyes.jpeg has high eyeBlinkLeft/Right, as MediaPipe;
+//  * the options are off by default and then no stage runs; missing or wrong models are refused;
+//  * no allocation per detect() with both outputs on once the result is warm;
+//  * the CLI's --blendshapes / --matrix JSON fields.
+#include <doctest/doctest.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "alloc_counter.hpp"
+#include "face_geometry_check.hpp"
+#include "facekit/face_landmarker.hpp"
+#include "test_util.hpp"
+
+using nlohmann::json;
+
+namespace {
+
+facekit::FaceLandmarkerOptions full_options(int num_faces = 1) {
+  facekit::FaceLandmarkerOptions o;
+  o.num_faces = num_faces;
+  o.output_face_blendshapes = true;
+  o.output_facial_transformation_matrixes = true;
+  return o;
+}
+
+facekit::FaceLandmarker make_full(const facekit::FaceLandmarkerOptions& o) {
+  auto lm = facekit::FaceLandmarker::create_from_dir(FACEKIT_WEIGHTS_DIR, o);
+  REQUIRE_MESSAGE(lm, lm.status().message() << " (run tools/fetch-models.sh)");
+  return std::move(*lm);
+}
+
+facekit::Image load_shared(const std::string& name) {
+  auto img = facekit::load_image(test_util::shared_path("images/" + name));
+  REQUIRE_MESSAGE(img, img.status().message());
+  return std::move(*img);
+}
+
+}  // namespace
+
+TEST_CASE("blendshapes from MediaPipe's own landmarks match MediaPipe for every golden face (0.01)") {
+  facekit::FaceLandmarker lm = make_full(full_options());
+  facekit::Session* s = lm.blendshape_session();
+  REQUIRE(s != nullptr);
+  double worst = 0;
+  std::string worst_at;
+  int faces = 0;
+  for (const std::string& f : geometry_check::golden_files()) {
+    std::ifstream in(f);
+    const json g = json::parse(in);
+    const std::string image = g.at("image");
+    CAPTURE(image);
+    const json& gfaces = g.at("landmarker").at("faces");
+    for (std::size_t k = 0; k < gfaces.size(); ++k) {
+      CAPTURE(k);
+      std::array<facekit::NormalizedLandmark, facekit::kFaceMeshV2Landmarks> l;
+      geometry_check::read_landmarks(gfaces[k].at("landmarks"), l.data());
+      // The same input rule detect() uses.
+      facekit::blendshape_input(&l[0].x, 3, g.at("width").get<int>(), g.at("height").get<int>(), s->input(0));
+      s->run();
+      const json& want = gfaces[k].at("blendshapes");
+      for (int b = 0; b < facekit::kBlendshapeCount; ++b) {
+        const double d = std::fabs(double(s->output(0)[b]) - want[std::size_t(b)].at("score").get<double>());
+        CHECK(d <= 0.01);
+        if (d > worst) worst = d, worst_at = image + " " + facekit::kBlendshapeNames[b];
+      }
+      ++faces;
+    }
+  }
+  CHECK(faces >= 10);
+  MESSAGE("blendshapes from golden landmarks, " << faces << " faces: worst |diff| " << worst << " (" << worst_at << ")");
+}
+
+TEST_CASE("face landmarker blendshapes and matrices match MediaPipe end to end (0.03; 1 degree, 1%)") {
+  facekit::FaceLandmarker lm = make_full(full_options(5));  // the golden run's num_faces
+  double worst_bs = 0;
+  std::string worst_bs_at;
+  geometry_check::Worst worst_m;
+  int faces = 0;
+  facekit::FaceLandmarkerResult result;
+  for (const std::string& f : geometry_check::golden_files()) {
+    std::ifstream in(f);
+    const json g = json::parse(in);
+    const std::string image = g.at("image");
+    CAPTURE(image);
+    const facekit::Image img = load_shared(image);
+    REQUIRE(lm.detect(img.view(), result));
+    const json& gfaces = g.at("landmarker").at("faces");
+    REQUIRE(result.faces.size() == gfaces.size());
+    for (std::size_t k = 0; k < gfaces.size(); ++k) {
+      CAPTURE(k);
+      const facekit::FaceLandmarks& face = result.faces[k];
+      REQUIRE(face.has_blendshapes);
+      const json& want = gfaces[k].at("blendshapes");
+      REQUIRE(want.size() == std::size_t(facekit::kBlendshapeCount));
+      for (int b = 0; b < facekit::kBlendshapeCount; ++b) {
+        const facekit::Category& c = face.blendshapes[std::size_t(b)];
+        CHECK(c.index == b);
+        CHECK(std::string(c.category_name) == want[std::size_t(b)].at("categoryName").get<std::string>());
+        const double d = std::fabs(double(c.score) - want[std::size_t(b)].at("score").get<double>());
+        CHECK(d <= 0.03);
+        if (d > worst_bs) worst_bs = d, worst_bs_at = image + " " + c.category_name;
+      }
+      REQUIRE(face.has_facial_transformation_matrix);
+      const geometry_check::MatrixError e =
+          geometry_check::compare(face.facial_transformation_matrix.data(), gfaces[k].at("matrix"));
+      CHECK(e.rotation_deg <= 1.0);
+      CHECK(e.translation_rel <= 0.01);
+      worst_m.add(e, image);
+      ++faces;
+    }
+  }
+  CHECK(faces >= 10);
+  MESSAGE("end to end, " << faces << " faces: worst blendshape diff " << worst_bs << " (" << worst_bs_at
+                         << "); matrix " << worst_m.describe());
+}
+
+TEST_CASE("face landmarker: closed eyes give high eyeBlinkLeft/Right") {
+  facekit::FaceLandmarker lm = make_full(full_options());
+  const facekit::Image img = load_shared("reaction_close_eyes.jpeg");
+  facekit::FaceLandmarkerResult r;
+  REQUIRE(lm.detect(img.view(), r));
+  REQUIRE(r.faces.size() == 1);
+  const auto& bs = r.faces[0].blendshapes;
+  CHECK(std::string(bs[9].category_name) == "eyeBlinkLeft");
+  CHECK(std::string(bs[10].category_name) == "eyeBlinkRight");
+  CHECK(bs[9].score > 0.5f);
+  CHECK(bs[10].score > 0.5f);
+  MESSAGE("reaction_close_eyes: eyeBlinkLeft " << bs[9].score << ", eyeBlinkRight " << bs[10].score
+                                               << " (MediaPipe 0.648, 0.678)");
+}
+
+TEST_CASE("face landmarker: blendshapes and matrices are off by default and then not computed") {
+  facekit::FaceLandmarkerOptions o;
+  CHECK_FALSE(o.output_face_blendshapes);
+  CHECK_FALSE(o.output_facial_transformation_matrixes);
+  facekit::FaceLandmarker lm = make_full(o);
+  CHECK(lm.blendshape_session() == nullptr);
+  CHECK(lm.geometry() == nullptr);
+  facekit::FaceLandmarkerResult r;
+  REQUIRE(lm.detect(load_shared("skimage_astronaut.png").view(), r));
+  REQUIRE(r.faces.size() == 1);
+  CHECK_FALSE(r.faces[0].has_blendshapes);
+  CHECK_FALSE(r.faces[0].has_facial_transformation_matrix);
+
+  // One without the other.
+  o.output_facial_transformation_matrixes = true;
+  facekit::FaceLandmarker only_matrix = make_full(o);
+  CHECK(only_matrix.blendshape_session() == nullptr);
+  REQUIRE(only_matrix.detect(load_shared("skimage_astronaut.png").view(), r));
+  REQUIRE(r.faces.size() == 1);
+  CHECK_FALSE(r.faces[0].has_blendshapes);
+  CHECK(r.faces[0].has_facial_transformation_matrix);
+}
+
+TEST_CASE("face landmarker: missing or wrong blendshape/geometry models are refused by name") {
+  const std::string w = FACEKIT_WEIGHTS_DIR;
+  facekit::FaceLandmarkerModelPaths p;
+  p.detector = w + "/face_detector.fkm";
+  p.landmarks = w + "/face_landmarks_detector.fkm";
+  auto a = facekit::FaceLandmarker::create_from_files(p, full_options());
+  REQUIRE_FALSE(a);
+  CHECK(std::string(a.status().message()).find("needs the blendshape model") != std::string::npos);
+  p.blendshapes = w + "/face_blendshapes.fkm";
+  auto b = facekit::FaceLandmarker::create_from_files(p, full_options());
+  REQUIRE_FALSE(b);
+  CHECK(std::string(b.status().message()).find("needs the face geometry model") != std::string::npos);
+  p.geometry = w + "/face_blendshapes.fkm";
+  auto c = facekit::FaceLandmarker::create_from_files(p, full_options());
+  REQUIRE_FALSE(c);
+  CHECK(std::string(c.status().message()).find("expected 'face_geometry'") != std::string::npos);
+  p.blendshapes = w + "/face_geometry.fkm";
+  p.geometry = w + "/face_geometry.fkm";
+  auto d = facekit::FaceLandmarker::create_from_files(p, full_options());
+  REQUIRE_FALSE(d);
+  CHECK(std::string(d.status().message()).find("expected 'face_blendshapes'") != std::string::npos);
+  // Models the options do not ask for are not needed (nor loaded by create_from_dir).
+  p.blendshapes.clear();
+  p.geometry.clear();
+  CHECK(facekit::FaceLandmarker::create_from_files(p));
+}
+
+TEST_CASE("face landmarker: with blendshapes and matrices a second detect() allocates nothing") {
+  facekit::FaceLandmarker lm = make_full(full_options());
+  const facekit::Image img = load_shared("skimage_astronaut.png");
+  facekit::FaceLandmarkerResult r;
+  REQUIRE(lm.detect(img.view(), r));
+  REQUIRE(r.faces.size() == 1);
+  const facekit::FaceLandmarks first = r.faces[0];
+  long allocations = -1;
+  {
+    alloc_counter::Scope scope;
+    facekit::Status st = lm.detect(img.view(), r);
+    allocations = scope.allocations();
+    REQUIRE(st);
+  }
+  CHECK(allocations == 0);
+  REQUIRE(r.faces.size() == 1);
+  REQUIRE(r.faces[0].has_blendshapes);
+  REQUIRE(r.faces[0].has_facial_transformation_matrix);
+  for (int k = 0; k < facekit::kBlendshapeCount; ++k)
+    CHECK(first.blendshapes[std::size_t(k)].score == r.faces[0].blendshapes[std::size_t(k)].score);
+  CHECK(std::memcmp(first.facial_transformation_matrix.data(), r.faces[0].facial_transformation_matrix.data(),
+                    sizeof(float) * 16) == 0);
+}
+
+#ifdef FACEKIT_CLI
+TEST_CASE("facekit landmarks --json --blendshapes --matrix writes both fields per face") {
+  const std::string cmd = std::string(FACEKIT_CLI) + " landmarks " +
+                          test_util::shared_path("images/reaction_close_eyes.jpeg") + " --models " +
+                          FACEKIT_WEIGHTS_DIR + " --json --blendshapes --matrix";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  CHECK(pclose(p) == 0);
+  const json j = json::parse(out);
+  REQUIRE(j.at("faces").size() == 1);
+  const json& face = j.at("faces")[0];
+  const json& bs = face.at("blendshapes");
+  REQUIRE(bs.size() == std::size_t(facekit::kBlendshapeCount));
+  for (int k = 0; k < facekit::kBlendshapeCount; ++k)
+    CHECK(bs[std::size_t(k)].at("name").get<std::string>() == facekit::kBlendshapeNames[k]);
+  CHECK(bs[9].at("score").get<double>() > 0.5);  // eyeBlinkLeft
+  const json& m = face.at("matrix");
+  REQUIRE(m.size() == 16);
+  CHECK(m[15].get<double>() == 1.0);
+  CHECK(m[11].get<double>() < 0.0);  // row-major: z translation, in front of the camera
+  // Without the flags neither field appears.
+  const std::string plain = std::string(FACEKIT_CLI) + " landmarks " +
+                            test_util::shared_path("images/reaction_close_eyes.jpeg") + " --models " +
+                            FACEKIT_WEIGHTS_DIR + " --json";
+  p = popen(plain.c_str(), "r");
+  REQUIRE(p != nullptr);
+  out.clear();
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  CHECK(pclose(p) == 0);
+  const json j2 = json::parse(out);
+  REQUIRE(j2.at("faces").size() == 1);
+  CHECK_FALSE(j2.at("faces")[0].contains("blendshapes"));
+  CHECK_FALSE(j2.at("faces")[0].contains("matrix"));
+}
+#endif
