@@ -39,7 +39,8 @@ REPO = os.path.normpath(os.path.join(HERE, ".."))
 @dataclass
 class Model:
     name: str
-    # A file in the models folder, or "bundle.task:member.tflite" for a member of a zip bundle.
+    # A file in the models folder, or "bundle.task:member.tflite" for a member of a zip bundle;
+    # several joined by "+" are invoked one after the other (a pipeline of networks).
     source: str
     # What facekit times -> its Google Benchmark name. "model": the network alone.
     benchmarks: dict = field(default_factory=dict)
@@ -53,12 +54,22 @@ MODELS = [
           {"model": "BM_face_mesh_v2_model", "detect": "BM_face_landmarker_detect"}),
     Model("face_blendshapes", "face_landmarker.task:face_blendshapes.tflite",
           {"model": "BM_face_blendshapes_model"}),
+    # facekit's whole FaceLandmarker (detect + V2 + blendshapes + matrix, one face) against TFLite
+    # invoking the same three networks back to back (no pre/post-processing on its side).
+    Model("landmarker_pipeline",
+          "face_landmarker.task:face_detector.tflite+face_landmarker.task:face_landmarks_detector.tflite"
+          "+face_landmarker.task:face_blendshapes.tflite",
+          {"detect": "BM_face_landmarker_detect_full"}),
 ]
 
 TIME_UNIT_TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
 def load_model_bytes(models_dir, source):
+    return [load_one_model(models_dir, part) for part in source.split("+")]
+
+
+def load_one_model(models_dir, source):
     bundle, _, member = source.partition(":")
     path = os.path.join(models_dir, bundle)
     try:
@@ -72,27 +83,37 @@ def load_model_bytes(models_dir, source):
 
 
 class TfliteTimer:
-    def __init__(self, model_bytes, threads):
+    def __init__(self, models, threads):
         from ai_edge_litert.interpreter import Interpreter
-        self.it = Interpreter(model_content=model_bytes, num_threads=threads)  # default resolver: XNNPACK
-        self.it.allocate_tensors()
-        for d in self.it.get_input_details():
+        # Default op resolver: XNNPACK. Several models are invoked in sequence.
+        self.its = [Interpreter(model_content=b, num_threads=threads) for b in models]
+        for it in self.its:
+            self.prepare(it)
+
+    @staticmethod
+    def prepare(it):
+        it.allocate_tensors()
+        for d in it.get_input_details():
             if d["dtype"] != np.float32:
                 raise SystemExit(f"error: input {d['name']} is {d['dtype']}, only float32 inputs are handled")
             # The fixed input of facekit's benchmarks (bench/bench_detector.cpp): a ramp in [-1, 1],
             # x[i] = (i % 255) * (2/255) - 1 over the flat tensor.
             n = int(np.prod(d["shape"]))
             ramp = (np.arange(n) % 255).astype(np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
-            self.it.set_tensor(d["index"], ramp.reshape(d["shape"]))
+            it.set_tensor(d["index"], ramp.reshape(d["shape"]))
+
+    def invoke(self):
+        for it in self.its:
+            it.invoke()
 
     def run(self, warmup, invokes):
         for _ in range(warmup):
-            self.it.invoke()
+            self.invoke()
         wall, cpu = [], []
         for _ in range(invokes):
             c0 = time.thread_time_ns()
             t0 = time.perf_counter_ns()
-            self.it.invoke()
+            self.invoke()
             t1 = time.perf_counter_ns()
             cpu.append((time.thread_time_ns() - c0) * 1e-6)  # num_threads=1: all work is on this thread
             wall.append((t1 - t0) * 1e-6)

@@ -2,8 +2,6 @@
 // ../shared/golden (test_face_geometry.cpp, test_face_landmarker_full.cpp).
 #pragma once
 
-#include <dirent.h>
-
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -17,19 +15,7 @@
 
 namespace geometry_check {
 
-inline std::vector<std::string> golden_files() {
-  std::vector<std::string> out;
-  const std::string dir = test_util::shared_path("golden");
-  DIR* d = opendir(dir.c_str());
-  if (!d) return out;
-  while (dirent* e = readdir(d)) {
-    const std::string n = e->d_name;
-    if (n.size() > 5 && n.substr(n.size() - 5) == ".json") out.push_back(dir + "/" + n);
-  }
-  closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
-}
+using test_util::golden_files;
 
 inline void read_landmarks(const nlohmann::json& j, facekit::NormalizedLandmark* out) {
   for (std::size_t i = 0; i < j.size(); ++i)

@@ -5,7 +5,6 @@
 // worst figures seen are reported too (spec: ~0.01% IOD is achievable).
 #include <doctest/doctest.h>
 
-#include <dirent.h>
 
 #include <algorithm>
 #include <cmath>
@@ -19,23 +18,7 @@
 
 using nlohmann::json;
 
-namespace {
-
-std::vector<std::string> golden_files() {
-  std::vector<std::string> out;
-  const std::string dir = test_util::shared_path("golden");
-  DIR* d = opendir(dir.c_str());
-  REQUIRE_MESSAGE(d != nullptr, "missing " << dir);
-  while (dirent* e = readdir(d)) {
-    const std::string n = e->d_name;
-    if (n.size() > 5 && n.substr(n.size() - 5) == ".json") out.push_back(dir + "/" + n);
-  }
-  closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-}  // namespace
+using test_util::golden_files;
 
 TEST_CASE("face landmarker matches MediaPipe Tasks FaceLandmarker on every shared image") {
   facekit::FaceLandmarkerOptions opt;
