@@ -172,7 +172,9 @@ def main():
     args = ap.parse_args()
 
     kinds = [k.strip() for k in args.what.split(",") if k.strip()]
-    models = [m for m in MODELS if not args.model or m.name in args.model]
+    # Without --model: every model that has all the requested kinds.
+    models = [m for m in MODELS
+              if (m.name in args.model if args.model else all(k in m.benchmarks for k in kinds))]
     pairs = []
     for m in models:
         for k in kinds:
