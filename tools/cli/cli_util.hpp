@@ -2,8 +2,10 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "cli/json_writer.hpp"
 #include "cli/overlay.hpp"
@@ -26,6 +28,45 @@ inline std::string overlay_path(const std::string& pattern, const std::string& i
   const std::size_t ext = pattern.find_last_of('.');
   if (ext == std::string::npos || ext < pattern.find_last_of('/') + 1) return pattern + "-" + stem;
   return pattern.substr(0, ext) + "-" + stem + pattern.substr(ext);
+}
+
+/// Loads each image and runs `process(path, image)` on it; a load error or the Status it returns
+/// is printed as "facekit CMD: ..." and the rest still run. Returns the exit status.
+template <class F>
+int for_each_image(const char* cmd, const std::vector<std::string>& images, F&& process) {
+  int failures = 0;
+  for (const std::string& path : images) {
+    auto img = facekit::load_image(path);
+    if (!img) {
+      std::fprintf(stderr, "facekit %s: %s\n", cmd, img.status().message());
+      ++failures;
+      continue;
+    }
+    if (facekit::Status st = process(path, *img); !st) {
+      std::fprintf(stderr, "facekit %s: %s: %s\n", cmd, path.c_str(), st.message());
+      ++failures;
+    }
+  }
+  return failures ? 1 : 0;
+}
+
+/// Opens an image's JSON line: {"image": NAME, "width": W, "height": H, "faces": [  (the caller
+/// writes the faces, then closes the array and the object).
+inline void begin_image_json(JsonWriter& j, const std::string& path, int W, int H) {
+  j.begin_object();
+  j.key("image"); j.value(base_name(path));
+  j.key("width"); j.value(W);
+  j.key("height"); j.value(H);
+  j.key("faces");
+  j.begin_array();
+}
+
+/// Writes the overlay of `image` (already drawn on) to the file `pattern` names for it.
+inline facekit::Status write_overlay(const std::string& pattern, const std::string& path, bool several,
+                                     const facekit::Image& image) {
+  const std::string out = overlay_path(pattern, path, several);
+  if (!write_png(out, image)) return facekit::Status::error("cannot write overlay '%s'", out.c_str());
+  return facekit::Status::ok();
 }
 
 inline bool parse_float(const std::string& s, float* out) {

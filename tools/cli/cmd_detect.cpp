@@ -65,30 +65,13 @@ int cmd_detect(const std::vector<std::string>& args) {
     std::fprintf(stderr, "facekit detect: %s\n", detector.status().message());
     return 1;
   }
-  int failures = 0;
   facekit::FaceDetectorResult result;
-  for (const std::string& path : images) {
-    auto img = facekit::load_image(path);
-    if (!img) {
-      std::fprintf(stderr, "facekit detect: %s\n", img.status().message());
-      ++failures;
-      continue;
-    }
-    facekit::Status st = detector->detect(img->view(), result);
-    if (!st) {
-      std::fprintf(stderr, "facekit detect: %s: %s\n", path.c_str(), st.message());
-      ++failures;
-      continue;
-    }
-    const int W = img->width, H = img->height;
+  return for_each_image("detect", images, [&](const std::string& path, facekit::Image& img) -> facekit::Status {
+    FACEKIT_RETURN_IF_ERROR(detector->detect(img.view(), result));
+    const int W = img.width, H = img.height;
     if (json) {
       JsonWriter j;
-      j.begin_object();
-      j.key("image"); j.value(base_name(path));
-      j.key("width"); j.value(W);
-      j.key("height"); j.value(H);
-      j.key("faces");
-      j.begin_array();
+      begin_image_json(j, path, W, H);
       for (const facekit::Detection& d : result.detections) {
         j.begin_object();
         write_detection_json(j, d, W, H);
@@ -104,16 +87,12 @@ int cmd_detect(const std::vector<std::string>& args) {
                     d.bounding_box.width, d.bounding_box.height, double(d.score));
     }
     if (!overlay.empty()) {
-      Canvas cv(*img);
+      Canvas cv(img);
       for (const facekit::Detection& d : result.detections) draw_detection(cv, d, W, H);
-      const std::string out = overlay_path(overlay, path, images.size() > 1);
-      if (!write_png(out, *img)) {
-        std::fprintf(stderr, "facekit detect: cannot write overlay '%s'\n", out.c_str());
-        ++failures;
-      }
+      FACEKIT_RETURN_IF_ERROR(write_overlay(overlay, path, images.size() > 1, img));
     }
-  }
-  return failures ? 1 : 0;
+    return facekit::Status::ok();
+  });
 }
 
 }  // namespace facekit_cli

@@ -153,31 +153,14 @@ int cmd_landmarks(const std::vector<std::string>& args) {
     std::fprintf(stderr, "facekit landmarks: %s\n", landmarker.status().message());
     return 1;
   }
-  int failures = 0;
   facekit::FaceLandmarkerResult result;
-  for (const std::string& path : images) {
-    auto img = facekit::load_image(path);
-    if (!img) {
-      std::fprintf(stderr, "facekit landmarks: %s\n", img.status().message());
-      ++failures;
-      continue;
-    }
-    facekit::Status st = landmarker->detect(img->view(), result);
-    if (!st) {
-      std::fprintf(stderr, "facekit landmarks: %s: %s\n", path.c_str(), st.message());
-      ++failures;
-      continue;
-    }
-    const int W = img->width, H = img->height;
+  return for_each_image("landmarks", images, [&](const std::string& path, facekit::Image& img) -> facekit::Status {
+    FACEKIT_RETURN_IF_ERROR(landmarker->detect(img.view(), result));
+    const int W = img.width, H = img.height;
     if (json) {
       JsonWriter j;
       j.str.reserve(64 + result.faces.size() * 478 * 40);
-      j.begin_object();
-      j.key("image"); j.value(base_name(path));
-      j.key("width"); j.value(W);
-      j.key("height"); j.value(H);
-      j.key("faces");
-      j.begin_array();
+      begin_image_json(j, path, W, H);
       for (const facekit::FaceLandmarks& f : result.faces) {
         j.begin_object();
         write_detection_json(j, f.detection, W, H);
@@ -225,16 +208,12 @@ int cmd_landmarks(const std::vector<std::string>& args) {
       }
     }
     if (!overlay.empty()) {
-      Canvas cv(*img);
+      Canvas cv(img);
       for (const facekit::FaceLandmarks& f : result.faces) draw_face(cv, f, W, H);
-      const std::string out = overlay_path(overlay, path, images.size() > 1);
-      if (!write_png(out, *img)) {
-        std::fprintf(stderr, "facekit landmarks: cannot write overlay '%s'\n", out.c_str());
-        ++failures;
-      }
+      FACEKIT_RETURN_IF_ERROR(write_overlay(overlay, path, images.size() > 1, img));
     }
-  }
-  return failures ? 1 : 0;
+    return facekit::Status::ok();
+  });
 }
 
 }  // namespace facekit_cli

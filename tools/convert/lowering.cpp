@@ -313,6 +313,14 @@ class Lowering {
     return Status::ok();
   }
 
+  // Appends a lowered node with its activation inputs and output.
+  Status emit(Node n, std::vector<int> in, int out) {
+    n.in = std::move(in);
+    n.out = out;
+    nodes_.push_back(std::move(n));
+    return Status::ok();
+  }
+
   // Marks an op output as written (once), float32, rank <= 4.
   Status define_output(const SourceOp& op, int t) {
     const SourceTensor& st = g_.tensors[std::size_t(t)];
@@ -558,10 +566,7 @@ class Lowering {
       return fail(op, strf("output '%s' has shape %s, the options give [1,%d,%d,%d]", tname(y), shape_str(ys).c_str(),
                            oh, ow, xs[3]));
     FACEKIT_RETURN_IF_ERROR(define_output(op, y));
-    n.in = {x};
-    n.out = y;
-    nodes_.push_back(std::move(n));
-    return Status::ok();
+    return emit(std::move(n), {x}, y);
   }
 
   Status lower_add(const SourceOp& op) {
@@ -576,10 +581,7 @@ class Lowering {
     Status s = activation_of(op.options.activation, &n.act);
     if (!s) return fail(op, s.message());
     FACEKIT_RETURN_IF_ERROR(define_output(op, y));
-    n.in = {a, b};
-    n.out = y;
-    nodes_.push_back(std::move(n));
-    return Status::ok();
+    return emit(std::move(n), {a, b}, y);
   }
 
   Status lower_unary(const SourceOp& op) {
@@ -591,10 +593,7 @@ class Lowering {
                            shape_str(shape(y)).c_str()));
     FACEKIT_RETURN_IF_ERROR(define_output(op, y));
     Node n = make_node(op, op.builtin == kTfRelu ? Kind::relu : op.builtin == kTfRelu6 ? Kind::relu6 : Kind::logistic);
-    n.in = {x};
-    n.out = y;
-    nodes_.push_back(std::move(n));
-    return Status::ok();
+    return emit(std::move(n), {x}, y);
   }
 
   Status lower_prelu(const SourceOp& op) {
@@ -623,10 +622,7 @@ class Lowering {
     for (int i = 0; i < c; ++i) n.alpha[std::size_t(i)] = (*av)[alpha_c == 1 ? 0 : std::size_t(i)];
     n.alpha_src = al;
     n.act = Activation::prelu;
-    n.in = {x};
-    n.out = y;
-    nodes_.push_back(std::move(n));
-    return Status::ok();
+    return emit(std::move(n), {x}, y);
   }
 
   Status lower_reshape(const SourceOp& op) {
@@ -638,10 +634,7 @@ class Lowering {
                            shape_str(shape(y)).c_str()));
     FACEKIT_RETURN_IF_ERROR(define_output(op, y));
     Node n = make_node(op, Kind::reshape);
-    n.in = {x};
-    n.out = y;
-    nodes_.push_back(std::move(n));
-    return Status::ok();
+    return emit(std::move(n), {x}, y);
   }
 
   Status lower_concat(const SourceOp& op) {
@@ -730,10 +723,7 @@ class Lowering {
     }
     n.pad.value = 0.0f;
     FACEKIT_RETURN_IF_ERROR(define_output(op, y));
-    n.in = {x};
-    n.out = y;
-    nodes_.push_back(std::move(n));
-    return Status::ok();
+    return emit(std::move(n), {x}, y);
   }
 
   // ---- MLP-Mixer ops -------------------------------------------------------------------------------
@@ -857,10 +847,7 @@ class Lowering {
     n.alpha.resize(std::size_t(c));
     for (int i = 0; i < c; ++i) n.alpha[std::size_t(i)] = (*kv)[scalar ? 0 : std::size_t(i)];
     n.alpha_src = k;
-    n.in = {x};
-    n.out = y;
-    nodes_.push_back(std::move(n));
-    return Status::ok();
+    return emit(std::move(n), {x}, y);
   }
 
   // STRIDED_SLICE with unit strides: a reshape when it keeps every element (identity, or dropping
@@ -895,10 +882,7 @@ class Lowering {
                                        shape_str(xs).c_str()));
       FACEKIT_RETURN_IF_ERROR(define_output(op, y));
       Node n = make_node(op, Kind::reshape);
-      n.in = {x};
-      n.out = y;
-      nodes_.push_back(std::move(n));
-      return Status::ok();
+      return emit(std::move(n), {x}, y);
     }
     if (ys.size() != rank)
       return fail(op, strf("slicing %s to %s changes the rank (shrink or new axes) while dropping elements; not "
@@ -919,10 +903,7 @@ class Lowering {
       n.slice.begin[d] = int32_t(*starts.begin());
     }
     FACEKIT_RETURN_IF_ERROR(define_output(op, y));
-    n.in = {x};
-    n.out = y;
-    nodes_.push_back(std::move(n));
-    return Status::ok();
+    return emit(std::move(n), {x}, y);
   }
 
   // ---- MediaPipe custom ops ------------------------------------------------------------------------
@@ -1371,10 +1352,7 @@ class Lowering {
         return fail(last, strf("points '%s' have %d coordinates; at most 4 are supported", tname(x), xs.back()));
       ++stats_->point_normalizations_fused;
     }
-    n.in = {xr};
-    n.out = p.y;
-    nodes_.push_back(std::move(n));
-    return Status::ok();
+    return emit(std::move(n), {xr}, p.y);
   }
 
   // ---- graph rewriting --------------------------------------------------------------------------
