@@ -183,11 +183,16 @@ TEST_CASE("face landmarker: a second detect() on the same image allocates nothin
 TEST_CASE("face landmarker: small images, faces at the border and flat images are well defined") {
   facekit::FaceLandmarkerOptions o;
   o.num_faces = 4;
+  facekit::FaceMeshModel model = facekit::FaceMeshModel::v2;
+  SUBCASE("Face Mesh V2") {}
+  SUBCASE("Attention Mesh") { model = facekit::FaceMeshModel::attention; }
+  o.landmark_model = model;
+  CAPTURE(int(model));
   facekit::FaceLandmarker lm = make_landmarker(o);
   facekit::FaceLandmarkerResult r;
   const facekit::Image astro = load_shared("skimage_astronaut.png");  // face box ~(177, 82) 95 x 95
 
-  SUBCASE("image smaller than the 256 x 256 crop") {
+  SUBCASE("image smaller than the model's crop (256 or 192)") {
     const facekit::Image small = window(astro, 150, 55, 150, 150);
     REQUIRE(lm.detect(small.view(), r));
     REQUIRE(r.faces.size() == 1);  // the ROI (1.5x the box) reaches past every edge: replicated
@@ -297,4 +302,60 @@ TEST_CASE("face landmarker: bad images, wrong models and bad options give clear 
   o.min_tracking_confidence = 1.5f;
   CHECK(message(facekit::FaceLandmarker::create_from_dir(FACEKIT_WEIGHTS_DIR, o)).find("min_tracking_confidence") !=
         std::string::npos);
+
+  // The landmark model must be the one landmark_model names, and the error says how to fix it.
+  const std::string attention = test_util::weights_path("face_landmark_with_attention.fkm");
+  const std::string short_range = test_util::weights_path("face_detection_short_range.fkm");
+  o = {};
+  m = message(facekit::FaceLandmarker::create_from_files(det, attention, o));
+  CHECK(m.find("'face_landmarks_attention'") != std::string::npos);
+  CHECK(m.find("landmark_model = attention") != std::string::npos);
+  o.landmark_model = facekit::FaceMeshModel::attention;
+  m = message(facekit::FaceLandmarker::create_from_files(short_range, mesh, o));
+  CHECK(m.find("'face_landmarks_v2'") != std::string::npos);
+  CHECK(m.find("landmark_model = v2") != std::string::npos);
+  m = message(facekit::FaceLandmarker::create_from_files(attention, attention, o));
+  CHECK(m.find("detector model") != std::string::npos);
+  o.landmark_model = static_cast<facekit::FaceMeshModel>(7);
+  CHECK(message(facekit::FaceLandmarker::create_from_dir(FACEKIT_WEIGHTS_DIR, o)).find("landmark_model 7") !=
+        std::string::npos);
+  o = {};
+  o.running_mode = static_cast<facekit::RunningMode>(3);
+  CHECK(message(facekit::FaceLandmarker::create_from_dir(FACEKIT_WEIGHTS_DIR, o)).find("running_mode 3") !=
+        std::string::npos);
+}
+
+TEST_CASE("face landmarker: each running mode refuses the other's call; video timestamps must increase") {
+  std::vector<uint8_t> px(64 * 64 * 3, 128);
+  const facekit::ImageView grey{px.data(), 64, 64, 64 * 3, facekit::PixelFormat::rgb8};
+  facekit::FaceLandmarkerResult r;
+  for (facekit::FaceMeshModel model : {facekit::FaceMeshModel::v2, facekit::FaceMeshModel::attention}) {
+    CAPTURE(int(model));
+    facekit::FaceLandmarkerOptions o;
+    o.landmark_model = model;
+    facekit::FaceLandmarker image_lm = make_landmarker(o);
+    facekit::Status s = image_lm.detect_for_video(grey, 0, r);
+    REQUIRE_FALSE(s);
+    CHECK(std::string(s.message()).find("running_mode video") != std::string::npos);
+
+    o.running_mode = facekit::RunningMode::video;
+    facekit::FaceLandmarker lm = make_landmarker(o);
+    s = lm.detect(grey, r);
+    REQUIRE_FALSE(s);
+    CHECK(std::string(s.message()).find("running_mode image") != std::string::npos);
+    REQUIRE(lm.detect_for_video(grey, 5, r));
+    CHECK(lm.detector_ran());
+    for (int64_t bad : {int64_t(5), int64_t(4)}) {
+      s = lm.detect_for_video(grey, bad, r);
+      REQUIRE_FALSE(s);
+      CHECK(std::string(s.message()).find("not greater than the previous frame's 5 ms") != std::string::npos);
+    }
+    REQUIRE(lm.detect_for_video(grey, 6, r));
+    // A bad frame is refused before it touches the tracking state.
+    s = lm.detect_for_video({nullptr, 64, 64, 64 * 3, facekit::PixelFormat::rgb8}, 7, r);
+    CHECK_FALSE(s);
+    lm.reset_tracking();
+    REQUIRE(lm.detect_for_video(grey, 0, r));  // after a reset time may start again
+    CHECK_FALSE(lm.detect_for_video(grey, INT64_MAX, r));
+  }
 }

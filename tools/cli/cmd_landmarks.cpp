@@ -1,11 +1,13 @@
-// facekit landmarks IMAGE... --models DIR [--json] [--overlay OUT.png] [--num-faces N]
-//                  [--min-detection S] [--min-presence S] [--blendshapes] [--matrix]
-// Face Mesh V2 landmarks (MediaPipe Tasks FaceLandmarker, IMAGE mode) with
-// DIR/face_detector.fkm and DIR/face_landmarks_detector.fkm; --blendshapes adds the 52 scores
-// (DIR/face_blendshapes.fkm), --matrix the facial transformation matrix (DIR/face_geometry.fkm).
+// facekit landmarks IMAGE... [--models DIR] [--mesh v2|attention] [--json] [--overlay OUT.png]
+//                  [--num-faces N] [--min-detection S] [--min-presence S] [--blendshapes] [--matrix]
+// facekit track FRAME... (the same options, plus --fps F and --min-tracking S)
+// 478 landmarks per face, as MediaPipe's FaceLandmarker (Face Mesh V2) or legacy Face Mesh
+// (--mesh attention) computes them; `track` treats its images as consecutive video frames
+// (video mode: tracking, detector re-run only when a face is lost) and prints one line per frame.
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -19,13 +21,27 @@ namespace facekit_cli {
 
 namespace {
 
-void landmarks_usage(std::FILE* f) {
+void landmarks_usage(std::FILE* f, bool video) {
+  if (video)
+    std::fprintf(f,
+                 "usage: facekit track FRAME... [--models DIR] [--mesh v2|attention] [--fps F] [--json]\n"
+                 "                     [--overlay OUT.png] [--num-faces N] [--min-detection S]\n"
+                 "                     [--min-presence S] [--min-tracking S] [--blendshapes] [--matrix]\n"
+                 "  The images are consecutive frames of one video, F frames per second (default 30;\n"
+                 "  frame i has timestamp round(i * 1000 / F) ms). Faces are tracked from frame to frame\n"
+                 "  and the detector runs only when fewer than --num-faces faces are tracked (MediaPipe's\n"
+                 "  VIDEO mode; with v2 and one face the landmarks are smoothed as MediaPipe does).\n"
+                 "  --json prints one line per frame: as `facekit landmarks --json`, plus \"frame\",\n"
+                 "  \"timestamp_ms\" and \"detector_ran\". --min-tracking (default 0.5) is the IoU above\n"
+                 "  which a tracked face and a fresh detection are the same face. Other options as below.\n");
   std::fprintf(f,
-               "usage: facekit landmarks IMAGE... --models DIR [--json] [--overlay OUT.png]\n"
-               "                         [--num-faces N] [--min-detection S] [--min-presence S]\n"
-               "                         [--blendshapes] [--matrix]\n"
-               "  478 face landmarks per face (MediaPipe FaceLandmarker, Face Mesh V2) with\n"
-               "  DIR/face_detector.fkm and DIR/face_landmarks_detector.fkm (default DIR: weights).\n"
+               "usage: facekit landmarks IMAGE... [--models DIR] [--mesh v2|attention] [--json]\n"
+               "                         [--overlay OUT.png] [--num-faces N] [--min-detection S]\n"
+               "                         [--min-presence S] [--blendshapes] [--matrix]\n"
+               "  478 face landmarks per face. --mesh v2 (default): MediaPipe's FaceLandmarker with\n"
+               "  DIR/face_detector.fkm and DIR/face_landmarks_detector.fkm; --mesh attention: the legacy\n"
+               "  Face Mesh with DIR/face_detection_short_range.fkm and DIR/face_landmark_with_attention.fkm\n"
+               "  (default DIR: weights).\n"
                "  --json prints one JSON object per image per line: faces with \"detection\",\n"
                "  \"presence\" and \"landmarks\" ([x, y, z] normalised by the image width/height).\n"
                "  --blendshapes adds \"blendshapes\": [{\"name\": N, \"score\": S}, ...52] (MediaPipe's order;\n"
@@ -88,16 +104,19 @@ void draw_face(Canvas& cv, const facekit::FaceLandmarks& f, int W, int H) {
 
 }  // namespace
 
-int cmd_landmarks(const std::vector<std::string>& args) {
+static int run_landmarks(const std::vector<std::string>& args, bool video) {
+  const char* cmd = video ? "track" : "landmarks";
   std::vector<std::string> images;
   std::string models, overlay;
   bool json = false;
+  float fps = 30.0f;
   facekit::FaceLandmarkerOptions opt;
+  if (video) opt.running_mode = facekit::RunningMode::video;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto next = [&](std::string* v) {
       if (i + 1 >= args.size()) {
-        std::fprintf(stderr, "facekit landmarks: %s needs a value\n", a.c_str());
+        std::fprintf(stderr, "facekit %s: %s needs a value\n", cmd, a.c_str());
         return false;
       }
       *v = args[++i];
@@ -105,7 +124,7 @@ int cmd_landmarks(const std::vector<std::string>& args) {
     };
     std::string v;
     if (a == "-h" || a == "--help") {
-      landmarks_usage(stdout);
+      landmarks_usage(stdout, video);
       return 0;
     } else if (a == "--models") {
       if (!next(&models)) return 1;
@@ -117,45 +136,64 @@ int cmd_landmarks(const std::vector<std::string>& args) {
       opt.output_facial_transformation_matrixes = true;
     } else if (a == "--overlay") {
       if (!next(&overlay)) return 1;
-    } else if (a == "--min-detection" || a == "--min-presence") {
+    } else if (a == "--mesh") {
       if (!next(&v)) return 1;
-      float f;
-      if (!parse_float(v, &f)) {
-        std::fprintf(stderr, "facekit landmarks: %s: '%s' is not a number\n", a.c_str(), v.c_str());
+      if (v == "v2") {
+        opt.landmark_model = facekit::FaceMeshModel::v2;
+      } else if (v == "attention") {
+        opt.landmark_model = facekit::FaceMeshModel::attention;
+      } else {
+        std::fprintf(stderr, "facekit %s: --mesh: '%s' is not v2 or attention\n", cmd, v.c_str());
         return 1;
       }
-      (a == "--min-detection" ? opt.min_face_detection_confidence : opt.min_face_presence_confidence) = f;
+    } else if (a == "--min-detection" || a == "--min-presence" || (video && (a == "--min-tracking" || a == "--fps"))) {
+      if (!next(&v)) return 1;
+      float f;
+      if (!parse_float(v, &f) || (a == "--fps" && !(f > 0 && f <= 1000))) {
+        std::fprintf(stderr, "facekit %s: %s: '%s' is not a %s\n", cmd, a.c_str(), v.c_str(),
+                     a == "--fps" ? "frame rate in (0, 1000]" : "number");
+        return 1;
+      }
+      if (a == "--fps") fps = f;
+      else if (a == "--min-tracking") opt.min_tracking_confidence = f;
+      else (a == "--min-detection" ? opt.min_face_detection_confidence : opt.min_face_presence_confidence) = f;
     } else if (a == "--num-faces") {
       if (!next(&v)) return 1;
       char* end = nullptr;
       const long n = std::strtol(v.c_str(), &end, 10);
       if (v.empty() || *end || n < 1 || n > 1000) {
-        std::fprintf(stderr, "facekit landmarks: --num-faces: '%s' is not a number in 1..1000\n", v.c_str());
+        std::fprintf(stderr, "facekit %s: --num-faces: '%s' is not a number in 1..1000\n", cmd, v.c_str());
         return 1;
       }
       opt.num_faces = int(n);
     } else if (a.size() > 1 && a[0] == '-') {
-      std::fprintf(stderr, "facekit landmarks: unknown option '%s'\n", a.c_str());
-      landmarks_usage(stderr);
+      std::fprintf(stderr, "facekit %s: unknown option '%s'\n", cmd, a.c_str());
+      landmarks_usage(stderr, video);
       return 1;
     } else {
       images.push_back(a);
     }
   }
   if (images.empty()) {
-    std::fprintf(stderr, "facekit landmarks: no images given\n");
-    landmarks_usage(stderr);
+    std::fprintf(stderr, "facekit %s: no images given\n", cmd);
+    landmarks_usage(stderr, video);
     return 1;
   }
   if (models.empty()) models = "weights";
   auto landmarker = facekit::FaceLandmarker::create_from_dir(models, opt);
   if (!landmarker) {
-    std::fprintf(stderr, "facekit landmarks: %s\n", landmarker.status().message());
+    std::fprintf(stderr, "facekit %s: %s\n", cmd, landmarker.status().message());
     return 1;
   }
   facekit::FaceLandmarkerResult result;
-  return for_each_image("landmarks", images, [&](const std::string& path, facekit::Image& img) -> facekit::Status {
-    FACEKIT_RETURN_IF_ERROR(landmarker->detect(img.view(), result));
+  int frame = -1;
+  return for_each_image(cmd, images, [&](const std::string& path, facekit::Image& img) -> facekit::Status {
+    ++frame;
+    const int64_t timestamp_ms = int64_t(std::llround(double(frame) * 1000.0 / double(fps)));
+    if (video)
+      FACEKIT_RETURN_IF_ERROR(landmarker->detect_for_video(img.view(), timestamp_ms, result));
+    else
+      FACEKIT_RETURN_IF_ERROR(landmarker->detect(img.view(), result));
     const int W = img.width, H = img.height;
     if (json) {
       JsonWriter j;
@@ -195,9 +233,17 @@ int cmd_landmarks(const std::vector<std::string>& args) {
         j.end_object();
       }
       j.end_array();
+      if (video) {
+        j.key("frame"); j.value(frame);
+        j.key("timestamp_ms"); j.value(static_cast<long long>(timestamp_ms));
+        j.key("detector_ran"); j.value(landmarker->detector_ran());
+      }
       j.end_object();
       std::printf("%s\n", j.str.c_str());
     } else {
+      if (video)
+        std::printf("frame %d (%lld ms, detector %s) ", frame, static_cast<long long>(timestamp_ms),
+                    landmarker->detector_ran() ? "ran" : "skipped");
       std::printf("%s: %dx%d, %zu face(s)\n", path.c_str(), W, H, result.faces.size());
       for (const facekit::FaceLandmarks& f : result.faces) {
         const facekit::NormalizedLandmark& nose = f.landmarks[4];
@@ -215,5 +261,8 @@ int cmd_landmarks(const std::vector<std::string>& args) {
     return facekit::Status::ok();
   });
 }
+
+int cmd_landmarks(const std::vector<std::string>& args) { return run_landmarks(args, false); }
+int cmd_track(const std::vector<std::string>& args) { return run_landmarks(args, true); }
 
 }  // namespace facekit_cli

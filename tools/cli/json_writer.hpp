@@ -24,6 +24,8 @@ class JsonWriter {
   }
   void value(const std::string& s) { sep(); quote(s.c_str()); }
   void value(int v) { sep(); str += std::to_string(v); }
+  void value(long long v) { sep(); str += std::to_string(v); }
+  void value(bool v) { sep(); str += v ? "true" : "false"; }
   void value(float v) {
     sep();
     char buf[32];

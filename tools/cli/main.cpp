@@ -24,7 +24,14 @@ int usage(std::FILE* f) {
                "                [--min-score S] [--nms IOU] [--max-faces N]\n"
                "      detect faces with DIR/face_detector.fkm; --json prints one JSON object per\n"
                "      image per line; --overlay draws boxes and keypoints (with several images,\n"
-               "      OUT.png gets the image's name inserted: OUT-<name>.png).\n");
+               "      OUT.png gets the image's name inserted: OUT-<name>.png).\n"
+               "  facekit landmarks IMAGE... [--models DIR] [--mesh v2|attention] [--json] [--overlay OUT.png]\n"
+               "                [--num-faces N] [--blendshapes] [--matrix] ...\n"
+               "      478 face landmarks per face (MediaPipe's FaceLandmarker or, with --mesh attention,\n"
+               "      the legacy Face Mesh), optionally blendshapes and the transformation matrix.\n"
+               "  facekit track FRAME... [--fps F] (options of landmarks)\n"
+               "      the same on consecutive video frames, tracking faces; one line per frame.\n"
+               "  facekit COMMAND --help shows a command's options.\n");
   return f == stderr ? 1 : 0;
 }
 
@@ -38,6 +45,7 @@ int main(int argc, char** argv) {
   if (cmd == "convert") return facekit_cli::cmd_convert(args);
   if (cmd == "detect") return facekit_cli::cmd_detect(args);
   if (cmd == "landmarks") return facekit_cli::cmd_landmarks(args);
+  if (cmd == "track") return facekit_cli::cmd_track(args);
   std::fprintf(stderr, "facekit: unknown command '%s'\n", cmd.c_str());
   return usage(stderr);
 }
