@@ -15,6 +15,12 @@ disturbs much less than wall-clock time.
 `--what detect` times facekit's whole detect call (preprocessing + network + decoding + NMS)
 against TFLite's invoke alone, i.e. facekit carries extra work in that comparison.
 
+`--what track` times one video frame with the face tracked (crop, landmark network, decoding,
+next ROI) against native MediaPipe (PyPI mediapipe) doing the same in its own graph on the same
+image (skimage_astronaut.png): the legacy Face Mesh with refine_landmarks (the Attention Mesh,
+which TFLite cannot load alone because of its custom ops) and the Tasks FaceLandmarker in VIDEO
+mode. MediaPipe runs its graph on its own threads, so its CPU column is the process CPU time.
+
   cmake -G Ninja -B build -DCMAKE_BUILD_TYPE=Release && ninja -C build facekit_bench
   tools/fetch-models.sh --from ../shared/models     # facekit_bench reads weights/
   python3 bench/compare_tflite.py                     # face_detector network
@@ -46,12 +52,13 @@ class Model:
     benchmarks: dict = field(default_factory=dict)
 
 
-# Add a row per model as facekit grows (e.g. the landmark and blendshape networks).
+# Add a row per model as facekit grows. A source "mediapipe:KIND" times native MediaPipe instead
+# of TFLite (MediaPipeTimer).
 MODELS = [
     Model("face_detector", "face_landmarker.task:face_detector.tflite",
           {"model": "BM_face_detector_model", "detect": "BM_face_detector_detect"}),
     Model("landmarks", "face_landmarker.task:face_landmarks_detector.tflite",
-          {"model": "BM_face_mesh_v2_model", "detect": "BM_face_landmarker_detect"}),
+          {"model": "BM_landmark_model/attention:0", "detect": "BM_face_landmarker_detect/attention:0"}),
     Model("face_blendshapes", "face_landmarker.task:face_blendshapes.tflite",
           {"model": "BM_face_blendshapes_model"}),
     # facekit's whole FaceLandmarker (detect + V2 + blendshapes + matrix, one face) against TFLite
@@ -60,6 +67,9 @@ MODELS = [
           "face_landmarker.task:face_detector.tflite+face_landmarker.task:face_landmarks_detector.tflite"
           "+face_landmarker.task:face_blendshapes.tflite",
           {"detect": "BM_face_landmarker_detect_full"}),
+    # One tracked video frame, against native MediaPipe's own pipeline.
+    Model("legacy_mesh_track", "mediapipe:legacy_face_mesh", {"track": "BM_face_landmarker_track/attention:1"}),
+    Model("v2_video_track", "mediapipe:face_landmarker_video", {"track": "BM_face_landmarker_track/attention:0"}),
 ]
 
 TIME_UNIT_TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -120,6 +130,59 @@ class TfliteTimer:
         return wall, cpu
 
 
+class MediaPipeTimer:
+    """Native MediaPipe (PyPI mediapipe) tracking a face from frame to frame on one image."""
+
+    def __init__(self, kind, models_dir):
+        import cv2
+        import mediapipe as mp
+        path = os.path.join(REPO, "..", "shared", "images", "skimage_astronaut.png")
+        bgr = cv2.imread(path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)  # PNG: as stb_image
+        if bgr is None:
+            raise SystemExit(f"error: cannot read {path}")
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        if kind == "legacy_face_mesh":
+            mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True)
+            self.call = lambda: mesh.process(rgb)
+            self.keep = mesh
+        elif kind == "face_landmarker_video":
+            from mediapipe.tasks.python import BaseOptions
+            from mediapipe.tasks.python import vision
+            opts = vision.FaceLandmarkerOptions(
+                base_options=BaseOptions(model_asset_path=os.path.join(models_dir, "face_landmarker.task")),
+                running_mode=vision.RunningMode.VIDEO, num_faces=1)
+            lm = vision.FaceLandmarker.create_from_options(opts)
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+            self.t = 0
+
+            def call():
+                self.t += 33
+                return lm.detect_for_video(image, self.t)
+            self.call = call
+            self.keep = lm
+        else:
+            raise SystemExit(f"error: unknown MediaPipe timer {kind}")
+
+    def run(self, warmup, invokes):
+        for _ in range(warmup):
+            self.call()
+        wall, cpu = [], []
+        for _ in range(invokes):
+            c0 = time.process_time_ns()
+            t0 = time.perf_counter_ns()
+            self.call()
+            t1 = time.perf_counter_ns()
+            cpu.append((time.process_time_ns() - c0) * 1e-6)
+            wall.append((t1 - t0) * 1e-6)
+        return wall, cpu
+
+
+def make_timer(m, models_dir, threads):
+    if m.source.startswith("mediapipe:"):
+        return MediaPipeTimer(m.source.partition(":")[2], models_dir)
+    return TfliteTimer(load_model_bytes(models_dir, m.source), threads)
+
+
 def run_facekit(binary, bench_name, repetitions, extra):
     cmd = [binary, f"--benchmark_filter=^{bench_name}$", f"--benchmark_repetitions={repetitions}",
            "--benchmark_report_aggregates_only=true", "--benchmark_format=json"] + extra
@@ -158,7 +221,7 @@ def main():
     ap.add_argument("--model", action="append", choices=[m.name for m in MODELS],
                     help="model(s) to time (default: all)")
     ap.add_argument("--what", default="model",
-                    help="comma list of facekit benchmark kinds: model, detect (default: model)")
+                    help="comma list of facekit benchmark kinds: model, detect, track (default: model)")
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds (default: 3)")
     ap.add_argument("--repetitions", type=int, default=10,
                     help="facekit --benchmark_repetitions per round (default: 10)")
@@ -190,7 +253,7 @@ def main():
                  f"ninja -C build facekit_bench), pass --build-dir/--bench-binary, or use --tflite-only")
 
     import ai_edge_litert
-    timers = {m.name: TfliteTimer(load_model_bytes(args.models_dir, m.source), args.threads) for m in models}
+    timers = {m.name: make_timer(m, args.models_dir, args.threads) for m in models}
     tfl = {m.name: [] for m in models}             # every timed invoke (ms, wall clock)
     tfl_cpu = {m.name: [] for m in models}         # the same invokes' thread CPU time (ms)
     fk = {(m.name, k): [] for m, k in pairs}        # one median per round (ms, real_time)
@@ -223,7 +286,7 @@ def main():
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
 
     results = []
-    print(f"\nTFLite: ai_edge_litert {ai_edge_litert.__version__}, XNNPACK delegate, num_threads={args.threads}; "
+    print(f"\npeer (unless noted): TFLite ai_edge_litert {ai_edge_litert.__version__}, XNNPACK delegate, num_threads={args.threads}; "
           f"{args.rounds} rounds x {args.invokes} invokes (median of all)")
     if not args.tflite_only:
         print(f"facekit: {binary}, {args.rounds} rounds x {args.repetitions} repetitions "
@@ -233,7 +296,7 @@ def main():
                   f"cpu scaling {'on' if context.get('cpu_scaling_enabled') else 'off'}, "
                   f"load average {context.get('load_avg', '?')}")
     print()
-    header = f"{'model':16s} {'facekit benchmark':28s} {'TFLite ms':>10s} {'facekit ms':>11s} {'facekit/TFLite':>15s}"
+    header = f"{'model':18s} {'facekit benchmark':38s} {'peer ms':>10s} {'facekit ms':>11s} {'facekit/peer':>15s}"
     print(header)
     print("-" * len(header))
     for m in models:
@@ -259,17 +322,19 @@ def main():
                     fk_txt = f"{f['median']:.3f}"
                     ratio_txt = f"{entry['ratio']:.2f}x"
             note = " (+pre/post-processing)" if k == "detect" else ""
-            print(f"{m.name:16s} {bench:28s} {t['median']:10.3f} {fk_txt:>11s} {ratio_txt:>15s}{note}")
+            if m.source.startswith("mediapipe:"):
+                note = f" (peer: native MediaPipe {m.source.partition(':')[2]}, whole frame)"
+            print(f"{m.name:18s} {bench:38s} {t['median']:10.3f} {fk_txt:>11s} {ratio_txt:>15s}{note}")
             results.append(entry)
     print()
     # CPU time of the timing thread: much less affected by other processes on a shared machine.
     for e in results:
         if "facekit_cpu_ms" in e:
-            print(f"cpu time: {e['model']} {e['facekit_benchmark']}: TFLite {e['tflite_cpu_ms']['median']:.3f} ms, "
-                  f"facekit {e['facekit_cpu_ms']['median']:.3f} ms, facekit/TFLite {e['cpu_ratio']:.2f}x")
+            print(f"cpu time: {e['model']} {e['facekit_benchmark']}: peer {e['tflite_cpu_ms']['median']:.3f} ms, "
+                  f"facekit {e['facekit_cpu_ms']['median']:.3f} ms, facekit/peer {e['cpu_ratio']:.2f}x")
     for m in models:
         t = summary(tfl[m.name])
-        print(f"spread: {m.name} TFLite invokes {t['min']:.3f}..{t['max']:.3f} ms")
+        print(f"spread: {m.name} peer calls {t['min']:.3f}..{t['max']:.3f} ms")
         for k in kinds:
             vals = fk.get((m.name, k), [])
             if vals:

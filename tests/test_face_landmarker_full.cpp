@@ -212,6 +212,58 @@ TEST_CASE("face landmarker: with blendshapes and matrices a second detect() allo
                     sizeof(float) * 16) == 0);
 }
 
+TEST_CASE("face landmarker: video mode allocates nothing per frame, also when a face is lost and found again") {
+  // Frames of one size: the face moving a few pixels per frame, a frame without it (the detector
+  // runs again on the next one), then back. Both meshes, with blendshapes and matrices.
+  const facekit::Image astro = load_shared("skimage_astronaut.png");
+  auto frame = [&](int dx, bool face) {
+    facekit::Image f(384, 320);
+    for (int y = 0; y < f.height; ++y)
+      for (int x = 0; x < f.width; ++x) {
+        uint8_t* d = f.pixels.data() + (std::size_t(y) * std::size_t(f.width) + std::size_t(x)) * 3;
+        const int sx = x + 40 + dx, sy = y;
+        if (!face) {
+          d[0] = d[1] = d[2] = 90;
+        } else {
+          std::memcpy(d, astro.pixels.data() + (std::size_t(sy) * std::size_t(astro.width) + std::size_t(sx)) * 3, 3);
+        }
+      }
+    return f;
+  };
+  for (facekit::FaceMeshModel model : {facekit::FaceMeshModel::v2, facekit::FaceMeshModel::attention}) {
+    CAPTURE(int(model));
+    facekit::FaceLandmarkerOptions o = full_options();
+    o.running_mode = facekit::RunningMode::video;
+    o.landmark_model = model;
+    facekit::FaceLandmarker lm = make_full(o);
+    facekit::FaceLandmarkerResult r;
+    // Warm-up: the first frame creates the detector's and the sessions' buffers.
+    REQUIRE(lm.detect_for_video(frame(0, true).view(), 0, r));
+    REQUIRE(r.faces.size() == 1);
+    const int dxs[] = {3, 6, 9, 0, 12, 15};
+    const bool faces[] = {true, true, true, false, true, true};
+    for (int k = 0; k < 6; ++k) {
+      CAPTURE(k);
+      const facekit::Image f = frame(dxs[k], faces[k]);
+      long allocations = -1;
+      {
+        alloc_counter::Scope scope;
+        facekit::Status st = lm.detect_for_video(f.view(), 33 * (k + 1), r);
+        allocations = scope.allocations();
+        REQUIRE(st);
+      }
+      CHECK(allocations == 0);
+      CHECK(r.faces.size() == (faces[k] ? 1u : 0u));
+      // The detector runs again only on the frame after the face was lost.
+      CHECK(lm.detector_ran() == (k > 0 && !faces[k - 1]));
+      if (faces[k]) {
+        CHECK(r.faces[0].has_blendshapes);
+        CHECK(r.faces[0].has_facial_transformation_matrix);
+      }
+    }
+  }
+}
+
 #ifdef FACEKIT_CLI
 TEST_CASE("facekit landmarks --json --blendshapes --matrix writes both fields per face") {
   const std::string cmd = std::string(FACEKIT_CLI) + " landmarks " +

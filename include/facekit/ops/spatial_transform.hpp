@@ -2,16 +2,15 @@
 // transform_tensor_bilinear and transform_landmarks (MediaPipe's custom ops, spec section 4).
 // Shape and parameter checks and kernel choice, once at load.
 //
-// The Step has no fields of its own for these ops; they reuse the generic ones:
+// Step fields used:
 //   landmarks_to_transform_matrix  pixels = landmarks, channels = coordinates per landmark,
-//                                  count = subset size, pad_in_dims + pad_before = the
-//                                  kernels::LandmarksToTransformConfig, bit-copied (7 words)
-//   transform_tensor_bilinear      conv.in_h/in_w/in_c, conv.out_h/out_w; outer = pixel_centers
-//   transform_landmarks            pixels = points, channels = coordinates, pad_value = translation scale
+//                                  count = subset size, iparams = left, right, output width,
+//                                  height, fparams = scale x, scale y, target rotation
+//   transform_tensor_bilinear      conv.in_h/in_w/in_c, conv.out_h/out_w; iparams[0] = pixel_centers
+//   transform_landmarks            pixels = points, channels = coordinates, fparams[0] = translation scale
 #pragma once
 
 #include <cmath>
-#include <cstring>
 
 #include "../kernels/f32_landmarks_to_transform_matrix.hpp"
 #include "../kernels/f32_transform_landmarks.hpp"
@@ -23,26 +22,18 @@ namespace ops {
 
 namespace detail {
 
-static_assert(sizeof(kernels::LandmarksToTransformConfig) <= sizeof(int) * 8, "config fits 8 Step words");
-
 inline void store_l2t_config(const kernels::LandmarksToTransformConfig& c, Step* s) {
-  int words[8] = {};
-  std::memcpy(words, &c, sizeof c);
-  for (int i = 0; i < 4; ++i) {
-    s->pad_in_dims[i] = words[i];
-    s->pad_before[i] = words[4 + i];
-  }
+  s->iparams[0] = c.left;
+  s->iparams[1] = c.right;
+  s->iparams[2] = c.output_width;
+  s->iparams[3] = c.output_height;
+  s->fparams[0] = c.scale_x;
+  s->fparams[1] = c.scale_y;
+  s->fparams[2] = c.target_rotation;
 }
 
 inline kernels::LandmarksToTransformConfig load_l2t_config(const Step& s) {
-  int words[8];
-  for (int i = 0; i < 4; ++i) {
-    words[i] = s.pad_in_dims[i];
-    words[4 + i] = s.pad_before[i];
-  }
-  kernels::LandmarksToTransformConfig c;
-  std::memcpy(&c, words, sizeof c);
-  return c;
+  return {s.iparams[0], s.iparams[1], s.iparams[2], s.iparams[3], s.fparams[0], s.fparams[1], s.fparams[2]};
 }
 
 /// A 4x4 matrix operand: 16 floats, an activation or a plain constant.
@@ -130,10 +121,10 @@ Status prepare_transform_tensor_bilinear(const Model& m, const OpInfo& op, Step*
   s->conv.out_h = yt.dims[1];
   s->conv.out_w = yt.dims[2];
   s->conv.out_c = yt.dims[3];
-  s->outer = p.pixel_centers;
+  s->iparams[0] = p.pixel_centers;
   s->run = [](const Step& st) {
     const kernels::BilinearGeometry g{st.conv.in_h, st.conv.in_w, st.conv.in_c, st.conv.out_h, st.conv.out_w};
-    kernels::f32_transform_tensor_bilinear<Arch>(g, st.in[0], st.in[1], st.outer != 0, st.out);
+    kernels::f32_transform_tensor_bilinear<Arch>(g, st.in[0], st.in[1], st.iparams[0] != 0, st.out);
   };
   return Status::ok();
 }
@@ -159,10 +150,10 @@ Status prepare_transform_landmarks(const Model& m, const OpInfo& op, Step* s) {
   copy_io(op, s);
   s->pixels = n;
   s->channels = d;
-  s->pad_value = p.translation_scale;
+  s->fparams[0] = p.translation_scale;
   s->run = [](const Step& st) {
     kernels::f32_transform_landmarks<Arch>(st.in[kTlPoints], st.pixels, st.channels, st.in[kTlMatrix],
-                                           st.in[kTlFactor], st.pad_value, st.out);
+                                           st.in[kTlFactor], st.fparams[0], st.out);
   };
   return Status::ok();
 }

@@ -43,6 +43,10 @@ struct Step {
   int pad_before[4] = {};
   int pad_out_dims[4] = {};
   float pad_value = 0.0f;
+  // Scalar parameters of ops that have no geometry of their own (the attention mesh's transform
+  // ops; see ops/spatial_transform.hpp for which index means what).
+  int iparams[4] = {};
+  float fparams[4] = {};
 };
 
 }  // namespace facekit
