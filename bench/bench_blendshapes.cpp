@@ -1,6 +1,7 @@
 // Blendshape network benchmarks. BM_face_blendshapes_model times the network alone on a fixed
 // input (bench/compare_tflite.py compares it with the TFLite interpreter); the kernel benchmarks
-// time its two hot ops on their real shapes (97 tokens x 64 channels, hidden 384 tokens).
+// time its hot ops on their real shapes: the token MLP (token_dense, 97 tokens x 64 channels,
+// hidden 384 tokens) and the channel MLP (1x1 conv2d over 97 tokens, 64 -> 256 -> 64 channels).
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "facekit/kernels/f32_conv2d.hpp"
 #include "facekit/kernels/f32_layer_norm.hpp"
 #include "facekit/kernels/f32_token_dense.hpp"
 #include "facekit/kernels/pack.hpp"
@@ -58,16 +60,20 @@ std::vector<float> aligned_pattern(std::size_t n, float** p) {
   return v;
 }
 
-// Token mixing of one mixer block: args = tokens in, tokens out (97 -> 384 relu, 384 -> 97).
+// Token mixing of one mixer block as the model runs it: args = tokens in, tokens out, residual
+// (97 -> 384 with relu; 384 -> 97 with the block's input added, no activation).
 void BM_f32_token_dense(benchmark::State& state) {
   const int T = int(state.range(0)), O = int(state.range(1)), C = 64;
-  float *x, *w, *y;
+  const bool res = state.range(2) != 0;
+  float *x, *w, *y, *r;
   auto xs = aligned_pattern(std::size_t(T) * C, &x);
   auto ys = aligned_pattern(std::size_t(O) * C, &y);
+  auto rs = aligned_pattern(std::size_t(O) * C, &r);
   auto ws = aligned_pattern(facekit::kernels::f32_conv2d_packed_size(O, 1, 1, T), &w);
   const auto g = facekit::kernels::token_dense_geometry(T, C, O);
-  const facekit::kernels::Epilogue e{nullptr, nullptr, C, facekit::Activation::relu};
-  const auto fn = facekit::kernels::select_f32_token_dense<facekit::default_arch>(facekit::Activation::relu, false);
+  const auto act = res ? facekit::Activation::none : facekit::Activation::relu;
+  const facekit::kernels::Epilogue e{nullptr, res ? r : nullptr, C, act};
+  const auto fn = facekit::kernels::select_f32_token_dense<facekit::default_arch>(act, res);
   for (auto _ : state) {
     fn(g, x, w, e, y);
     benchmark::ClobberMemory();
@@ -75,7 +81,30 @@ void BM_f32_token_dense(benchmark::State& state) {
   state.counters["GFLOP/s"] =
       benchmark::Counter(2.0 * T * O * C * double(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_f32_token_dense)->Args({97, 384})->Args({384, 97})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_f32_token_dense)->Args({97, 384, 0})->Args({384, 97, 1})->Unit(benchmark::kMicrosecond);
+
+// Channel mixing of one mixer block: a 1x1 conv2d over the 97 tokens; args = channels in, out,
+// residual (64 -> 256 with relu; 256 -> 64 with the block's input added).
+void BM_f32_channel_mix_conv2d(benchmark::State& state) {
+  const int M = 97, K = int(state.range(0)), N = int(state.range(1));
+  const bool res = state.range(2) != 0;
+  float *x, *w, *y, *r;
+  auto xs = aligned_pattern(std::size_t(M) * K, &x);
+  auto ys = aligned_pattern(std::size_t(M) * N, &y);
+  auto rs = aligned_pattern(std::size_t(M) * N, &r);
+  auto ws = aligned_pattern(facekit::kernels::f32_conv2d_packed_size(N, 1, 1, K), &w);
+  const facekit::kernels::Conv2dGeometry g{1, M, K, 1, M, N, 1, 1, 1, 1, 1, 1, 0, 0};
+  const auto act = res ? facekit::Activation::none : facekit::Activation::relu;
+  const facekit::kernels::Epilogue e{nullptr, res ? r : nullptr, N, act};
+  const auto fn = facekit::kernels::select_f32_conv2d<facekit::default_arch>(g, act, res);
+  for (auto _ : state) {
+    fn(g, x, w, e, y);
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * M * K * N * double(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_f32_channel_mix_conv2d)->Args({64, 256, 0})->Args({256, 64, 1})->Unit(benchmark::kMicrosecond);
 
 void BM_f32_layer_norm(benchmark::State& state) {
   const int rows = 97, C = 64;

@@ -166,8 +166,11 @@ TEST_CASE("converter: the blendshape network lowers to layer_norm / token_dense 
   CHECK(c->kind == "face_blendshapes");
   const std::map<std::string, int> want = {
       {"concat", 1}, {"conv2d", 10}, {"copy", 1},        {"layer_norm", 8}, {"logistic", 1},
-      {"mul", 1},    {"point_normalize", 1}, {"reshape", 4}, {"slice", 2},   {"token_dense", 9}};
+      {"mul", 1},    {"point_normalize", 1}, {"reshape", 4}, {"slice", 3},   {"token_dense", 9}};
   CHECK(c->op_counts == want);
+  // The head keeps token 0 of the last block: its second token_dense, layer_norm, both channel
+  // convs and the head's first slice compute one row; one slice takes that row of the residual.
+  CHECK(c->stats.rows_pruned_ops == 5);
   CHECK(c->stats.source_ops == 182);
   CHECK(c->stats.dequantize_folded == 49);
   CHECK(c->stats.layer_norms_fused == 8);

@@ -113,6 +113,46 @@ TEST_CASE("kernels: token_dense (SIMD vs reference vs direct formula)") {
   MESSAGE("token_dense: " << checked << " configurations");
 }
 
+// The blendshape network's own token MLP shapes (97 -> 384 -> 97 tokens of 64 channels, the
+// second with the block input as residual; 384 -> 1 once the converter keeps one token of the
+// last block), and odd neighbours of them: long reductions (T = 384, 385) that the small-shape
+// case above does not reach, C just past a whole number of vectors.
+TEST_CASE("kernels: token_dense on the blendshape network's shapes") {
+  struct Shape {
+    int T, C, O;
+    bool res;
+  };
+  const Shape shapes[] = {{97, 64, 384, false}, {384, 64, 97, true}, {384, 64, 1, true},
+                          {385, 67, 13, true},  {97, 67, 383, false}, {385, 33, 5, false}};
+  Rng rng{4242};
+  for (const Shape& s : shapes) {
+    const std::string what = "T " + std::to_string(s.T) + ", C " + std::to_string(s.C) + ", O " + std::to_string(s.O) +
+                             (s.res ? ", residual" : ", relu");
+    std::vector<float> w(std::size_t(s.O) * s.T), bias(std::size_t(s.O));
+    rng.fill(w.data(), w.size(), -0.2f, 0.2f);
+    rng.fill(bias.data(), bias.size(), -1.0f, 1.0f);
+    Buf packed(fk::f32_conv2d_packed_size(s.O, 1, 1, s.T), 0.0f);
+    fk::pack_f32_conv2d(w.data(), bias.data(), s.O, 1, 1, s.T, packed.data());
+    Buf x(std::size_t(s.T) * s.C, std::numeric_limits<float>::quiet_NaN());
+    Buf res(std::size_t(s.O) * s.C, std::numeric_limits<float>::quiet_NaN());
+    rng.fill(x.data(), x.size(), -2.0f, 2.0f);
+    rng.fill(res.data(), res.size(), -2.0f, 2.0f);
+    const Activation act = s.res ? Activation::none : Activation::relu;
+    const fk::Epilogue e{nullptr, s.res ? res.data() : nullptr, s.C, act};
+    const fk::Conv2dGeometry g = fk::token_dense_geometry(s.T, s.C, s.O);
+    Buf want(std::size_t(s.O) * s.C, kSentinel);
+    fk::select_f32_token_dense<facekit::scalar_arch>(act, s.res)(g, x.data(), packed.data(), e, want.data());
+    for_each_simd_arch([&](auto arch) {
+      using A = decltype(arch);
+      Buf got(std::size_t(s.O) * s.C, kSentinel);
+      fk::select_f32_token_dense<A>(act, s.res)(g, x.data(), packed.data(), e, got.data());
+      const std::string m = compare(got.data(), want.data(), want.size(), 1e-5);
+      CHECK_MESSAGE(m.empty(), std::string(A::name()) << " vs reference, " << what << ": " << m);
+      CHECK_MESSAGE(got.slack_intact(kSentinel), std::string(A::name()) << " wrote past the output, " << what);
+    });
+  }
+}
+
 TEST_CASE("kernels: layer_norm (SIMD vs reference vs direct formula)") {
   const int Cs[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 64, 65, 100};
   Rng rng{777};

@@ -8,6 +8,7 @@
 #include <map>
 #include <queue>
 #include <set>
+#include <tuple>
 
 #include <flatbuffers/flexbuffers.h>
 
@@ -83,6 +84,8 @@ struct Node {
   float eps = 0.0f;
   // slice
   SliceParams slice{};
+  // token_dense computing only output rows [row_lo, row_hi) of its weights (row_hi < 0: all)
+  int row_lo = 0, row_hi = -1;
   // copy: the constant it materialises (also its output tensor, see lower_concat)
   int const_src = -1;
   // custom ops: typed params; landmarks_to_transform_matrix's subset (in[1] is unused, the
@@ -153,6 +156,7 @@ class Lowering {
     fuse_residual_adds();
     fold_spatial_pads();
     FACEKIT_RETURN_IF_ERROR(topo_sort());
+    prune_rows();
     remove_dead();
     return emit();
   }
@@ -1535,7 +1539,7 @@ class Lowering {
 
   // Drops nodes no graph output needs (e.g. a PAD whose only reader took its input instead).
   void remove_dead() {
-    std::vector<uint8_t> needed(g_.tensors.size(), 0);
+    std::vector<uint8_t> needed(tensor_count(), 0);
     for (int t : outputs_) needed[std::size_t(t)] = 1;
     for (std::size_t i = nodes_.size(); i-- > 0;) {
       Node& n = nodes_[i];
@@ -1549,12 +1553,165 @@ class Lowering {
     nodes_.erase(std::remove_if(nodes_.begin(), nodes_.end(), [](const Node& n) { return n.dead; }), nodes_.end());
   }
 
+  // ---- row pruning ------------------------------------------------------------------------------
+  // The blendshape head keeps one token (row) of the last mixer block's [1,1,T,C] output, so most
+  // of that block need not run. A backward sweep finds, per [1,1,R,C] tensor, the rows its readers
+  // need: a row-wise op (layer_norm, add, mul, relu, logistic, pointwise conv2d; any residual)
+  // needs the rows of its output, a row slice those rows shifted, a token_dense all of its x, any
+  // other op everything. A row-wise op, token_dense (through a slice of its weights) or row slice
+  // whose output needs fewer rows then computes only those; where an input holds more rows than
+  // its reader takes, a slice node cuts them out.
+  struct RowRange {
+    int lo = 0, hi = -1;  // hi < 0: nothing needed (yet)
+  };
+
+  std::size_t tensor_count() const { return g_.tensors.size() + extra_names_.size(); }
+  std::string tensor_name(int t) const {
+    return std::size_t(t) < g_.tensors.size() ? g_.tensors[std::size_t(t)].name
+                                              : extra_names_[std::size_t(t) - g_.tensors.size()];
+  }
+
+  // [1,1,R,C]: R rows.
+  bool row_shaped(int t, int* rows) const {
+    const auto& s = shape(t);
+    if (s.size() != 4 || s[0] != 1 || s[1] != 1) return false;
+    *rows = s[2];
+    return true;
+  }
+
+  // n's ordinary inputs hold the rows of its output (row-shaped tensors assumed).
+  static bool row_wise(const Node& n) {
+    switch (n.kind) {
+      case Kind::layer_norm:
+      case Kind::add:
+      case Kind::mul:
+      case Kind::relu:
+      case Kind::logistic: return true;
+      case Kind::conv2d:
+        return n.conv.kernel_h == 1 && n.conv.kernel_w == 1 && n.conv.stride_h == 1 && n.conv.stride_w == 1 &&
+               n.conv.pad_top == 0 && n.conv.pad_left == 0 && n.conv.pad_bottom == 0 && n.conv.pad_right == 0;
+      default: return false;
+    }
+  }
+
+  // A slice of whole rows of a [1,1,R,C] tensor.
+  bool row_slice(const Node& n) const {
+    int ro = 0, ri = 0;
+    return n.kind == Kind::slice && row_shaped(n.out, &ro) && row_shaped(n.in[0], &ri) && n.slice.begin[0] == 0 &&
+           n.slice.begin[1] == 0 && n.slice.begin[3] == 0 && shape(n.out)[3] == shape(n.in[0])[3];
+  }
+
+  // How input t of n (its residual if `residual`) relates to n's rows: 0 all rows of t are read,
+  // 1 the output's rows, 2 the output's rows shifted by the slice's begin.
+  int row_relation(const Node& n, int t, bool residual) const {
+    int ro = 0, ri = 0;
+    if (!row_shaped(n.out, &ro) || !row_shaped(t, &ri)) return 0;
+    if (residual) return ro == ri && (n.kind == Kind::conv2d || n.kind == Kind::token_dense) ? 1 : 0;
+    if (row_slice(n)) return 2;
+    return ro == ri && row_wise(n) ? 1 : 0;
+  }
+
+  bool can_prune(const Node& n) const { return row_wise(n) || n.kind == Kind::token_dense || row_slice(n); }
+
+  void prune_rows() {
+    std::vector<RowRange> need(tensor_count());
+    auto want = [&](int t, int lo, int hi) {
+      RowRange& r = need[std::size_t(t)];
+      if (r.hi < 0) {
+        r = {lo, hi};
+      } else {
+        r.lo = std::min(r.lo, lo);
+        r.hi = std::max(r.hi, hi);
+      }
+    };
+    auto want_all = [&](int t) {
+      int rows = 0;
+      if (row_shaped(t, &rows)) want(t, 0, rows);
+    };
+    for (int t : outputs_) want_all(t);
+    for (std::size_t i = nodes_.size(); i-- > 0;) {  // topologically sorted: readers come first
+      const Node& n = nodes_[i];
+      int ro = 0;
+      if (n.dead) continue;
+      if (!row_shaped(n.out, &ro)) {
+        for (int t : n.in) want_all(t);
+        if (n.residual >= 0) want_all(n.residual);
+        continue;
+      }
+      if (need[std::size_t(n.out)].hi < 0) continue;  // unread: remove_dead drops it
+      if (!can_prune(n)) want_all(n.out);
+      const RowRange d = need[std::size_t(n.out)];
+      for (std::size_t k = 0; k <= n.in.size(); ++k) {
+        const bool res = k == n.in.size();
+        const int t = res ? n.residual : n.in[k];
+        if (t < 0) continue;
+        const int rel = row_relation(n, t, res);
+        if (rel == 1) want(t, d.lo, d.hi);
+        else if (rel == 2) want(t, d.lo + n.slice.begin[2], d.hi + n.slice.begin[2]);
+        else want_all(t);
+      }
+    }
+    for (int t : g_.inputs) want_all(t);  // from here on, need[t] = the rows t holds
+    std::vector<Node> out;
+    for (Node& n : nodes_) {
+      int ro = 0;
+      if (n.dead || !row_shaped(n.out, &ro) || need[std::size_t(n.out)].hi < 0) {
+        out.push_back(std::move(n));
+        continue;
+      }
+      const RowRange d = need[std::size_t(n.out)];
+      // Relations are taken before any shape changes (an input may already be pruned).
+      std::vector<int> rel(n.in.size() + 1, 0);
+      for (std::size_t k = 0; k <= n.in.size(); ++k) {
+        const int t = k == n.in.size() ? n.residual : n.in[k];
+        if (t >= 0) rel[k] = row_relation(n, t, k == n.in.size());
+      }
+      for (std::size_t k = 0; k <= n.in.size(); ++k) {
+        int& t = k == n.in.size() ? n.residual : n.in[k];
+        if (t < 0 || rel[k] == 0) continue;
+        const RowRange h = need[std::size_t(t)];  // the rows t holds (all, unless pruned)
+        if (rel[k] == 2) {
+          n.slice.begin[2] += d.lo - h.lo;
+          continue;
+        }
+        if (h.lo == d.lo && h.hi == d.hi) continue;
+        // t holds more rows than n reads: slice them out.
+        Node sl;
+        sl.kind = Kind::slice;
+        sl.src = n.src;
+        sl.name = n.name + "/rows";
+        sl.slice = SliceParams{{0, 0, d.lo - h.lo, 0}};
+        sl.in = {t};
+        sl.out = int(tensor_count());
+        extra_names_.push_back(tensor_name(t) + strf("/rows_%d_%d", d.lo, d.hi));
+        std::vector<int32_t> s = shape(t);
+        s[2] = d.hi - d.lo;
+        stored_shape_[sl.out] = s;
+        need.push_back(d);
+        t = sl.out;
+        out.push_back(std::move(sl));
+      }
+      if (d.lo != 0 || d.hi != ro) {
+        if (n.kind == Kind::token_dense) {
+          n.row_lo = d.lo;
+          n.row_hi = d.hi;
+        }
+        std::vector<int32_t> s = shape(n.out);
+        s[2] = d.hi - d.lo;
+        stored_shape_[n.out] = s;
+        ++stats_->rows_pruned_ops;
+      }
+      out.push_back(std::move(n));
+    }
+    nodes_ = std::move(out);
+  }
+
   // ---- output graph -----------------------------------------------------------------------------
   uint32_t activation_id(int t) {
     auto it = act_ids_.find(t);
     if (it != act_ids_.end()) return it->second;
     OutTensor ot;
-    ot.name = g_.tensors[std::size_t(t)].name;
+    ot.name = tensor_name(t);
     ot.dims = shape(t);
     const uint32_t id = uint32_t(out_.tensors.size());
     out_.tensors.push_back(std::move(ot));
@@ -1601,18 +1758,25 @@ class Lowering {
   }
 
   uint32_t weights_id(const Node& n) {
-    const auto key = std::make_pair(n.filter, n.bias);
+    const auto key = std::make_tuple(n.filter, n.bias, n.row_lo, n.row_hi);
     auto it = weight_ids_.find(key);
     if (it != weight_ids_.end()) return it->second;
-    const auto& ws = shape(n.filter);
+    std::vector<int32_t> ws = shape(n.filter);
     const float* w = values_[std::size_t(n.filter)].data();
     const float* b = n.bias >= 0 ? values_[std::size_t(n.bias)].data() : nullptr;
+    std::string name = g_.tensors[std::size_t(n.filter)].name;
+    if (n.row_hi >= 0) {  // token_dense rows [row_lo, row_hi) only (prune_rows)
+      w += std::size_t(n.row_lo) * std::size_t(ws[1]) * std::size_t(ws[2]) * std::size_t(ws[3]);
+      if (b) b += n.row_lo;
+      ws[0] = n.row_hi - n.row_lo;
+      name += strf("/rows_%d_%d", n.row_lo, n.row_hi);
+    }
     std::vector<float> packed;
     uint32_t id;
     if (n.kind == Kind::conv2d || n.kind == Kind::token_dense) {  // token_dense: [O,1,1,T], a 1x1 conv's layout
       packed.resize(kernels::f32_conv2d_packed_size(ws[0], ws[1], ws[2], ws[3]));
       kernels::pack_f32_conv2d(w, b, ws[0], ws[1], ws[2], ws[3], packed.data());
-      id = add_constant(g_.tensors[std::size_t(n.filter)].name, ws, format::Layout::conv2d_oc_tile, std::move(packed));
+      id = add_constant(name, ws, format::Layout::conv2d_oc_tile, std::move(packed));
     } else {
       packed.resize(kernels::f32_dwconv2d_packed_size(ws[1], ws[2], ws[3]));
       kernels::pack_f32_dwconv2d(w, b, ws[1], ws[2], ws[3], packed.data());
@@ -1747,7 +1911,8 @@ class Lowering {
   OutModel out_;
   std::map<int, uint32_t> act_ids_;
   std::map<std::pair<int, int>, uint32_t> alpha_ids_;
-  std::map<std::pair<int, int>, uint32_t> weight_ids_;
+  std::map<std::tuple<int, int, int, int>, uint32_t> weight_ids_;
+  std::vector<std::string> extra_names_;  // tensors made by prune_rows: ids g_.tensors.size() + k
   // MLP-Mixer support. A TRANSPOSE of the last two dims emits nothing: its output becomes a view,
   // alias_[t] naming the tensor that holds the data and transposed_[t] saying whether t is the
   // transpose of what that tensor stores.

@@ -37,6 +37,7 @@ struct LoweringStats {
   int point_normalizations_fused = 0;  ///< MEAN/SUB/SUM/SQRT/DIV subgraphs turned into point_normalize
   int custom_ops_lowered = 0;      ///< MediaPipe custom ops (Landmarks2TransformMatrix, ...) lowered
   int matrix_factors_fused = 0;    ///< MULs of a 4x4 matrix by a constant merged into transform_landmarks
+  int rows_pruned_ops = 0;         ///< ops computing only the rows (tokens) some graph output needs
 };
 
 /// Lowers subgraph 0 of `g`. The result has no metadata yet (see model_info.hpp).

@@ -75,7 +75,13 @@ void token_dense_block(const Conv2dGeometry& g, const float* x, const float* wt,
     // Whole-vector reads may pass the row's end: into the next row, or for the last row into
     // the tensor's slack (common.hpp); those lanes are never stored.
     vf<A> xv[L];
-    unroll<L>([&](auto V) { xv[decltype(V)::value] = loadu<A>(xp + decltype(V)::value * W); });
+    unroll<L>([&](auto V) {
+      // Loaded once into a register: left alone, GCC folds the load into each of the MR FMAs that
+      // use it (MR times the loads); a kept array element is spilled, hence the local.
+      vf<A> v = loadu<A>(xp + decltype(V)::value * W);
+      keep_in_register<A>(v);
+      xv[decltype(V)::value] = v;
+    });
     unroll<MR>([&](auto I) {
       constexpr int i = decltype(I)::value;
       const vf<A> wb(wk[i]);
