@@ -92,6 +92,21 @@ def load_one_model(models_dir, source):
         raise SystemExit(f"error: cannot read {source} from {models_dir}: {e}")
 
 
+def time_calls(call, warmup, invokes, cpu_clock_ns):
+    """Wall and CPU milliseconds of each of `invokes` calls, after `warmup` untimed ones."""
+    for _ in range(warmup):
+        call()
+    wall, cpu = [], []
+    for _ in range(invokes):
+        c0 = cpu_clock_ns()
+        t0 = time.perf_counter_ns()
+        call()
+        t1 = time.perf_counter_ns()
+        cpu.append((cpu_clock_ns() - c0) * 1e-6)
+        wall.append((t1 - t0) * 1e-6)
+    return wall, cpu
+
+
 class TfliteTimer:
     def __init__(self, models, threads):
         from ai_edge_litert.interpreter import Interpreter
@@ -117,17 +132,8 @@ class TfliteTimer:
             it.invoke()
 
     def run(self, warmup, invokes):
-        for _ in range(warmup):
-            self.invoke()
-        wall, cpu = [], []
-        for _ in range(invokes):
-            c0 = time.thread_time_ns()
-            t0 = time.perf_counter_ns()
-            self.invoke()
-            t1 = time.perf_counter_ns()
-            cpu.append((time.thread_time_ns() - c0) * 1e-6)  # num_threads=1: all work is on this thread
-            wall.append((t1 - t0) * 1e-6)
-        return wall, cpu
+        # num_threads=1: all work is on this thread, so its CPU time is the whole cost.
+        return time_calls(self.invoke, warmup, invokes, time.thread_time_ns)
 
 
 class MediaPipeTimer:
@@ -164,17 +170,8 @@ class MediaPipeTimer:
             raise SystemExit(f"error: unknown MediaPipe timer {kind}")
 
     def run(self, warmup, invokes):
-        for _ in range(warmup):
-            self.call()
-        wall, cpu = [], []
-        for _ in range(invokes):
-            c0 = time.process_time_ns()
-            t0 = time.perf_counter_ns()
-            self.call()
-            t1 = time.perf_counter_ns()
-            cpu.append((time.process_time_ns() - c0) * 1e-6)
-            wall.append((t1 - t0) * 1e-6)
-        return wall, cpu
+        # MediaPipe's graph works on its own threads: count the whole process's CPU time.
+        return time_calls(self.call, warmup, invokes, time.process_time_ns)
 
 
 def make_timer(m, models_dir, threads):

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "facekit/face_detector.hpp"
+#include "golden_case.hpp"
 #include "test_util.hpp"
 
 using nlohmann::json;
@@ -50,14 +51,11 @@ TEST_CASE("face detector matches MediaPipe Tasks FaceDetector on every shared im
   int faces_total = 0;
   facekit::FaceDetectorResult result;
   for (const std::string& f : files) {
-    std::ifstream in(f);
-    const json g = json::parse(in);
-    const std::string image = g.at("image");
+    const golden::Case c = golden::load(f);
+    const json& g = c.json;
+    const std::string& image = c.image;
     CAPTURE(image);
-    auto img = facekit::load_image(test_util::shared_path("images/" + image));
-    REQUIRE_MESSAGE(img, img.status().message());
-    REQUIRE(img->width == g.at("width").get<int>());
-    REQUIRE(img->height == g.at("height").get<int>());
+    const facekit::Image* img = &c.pixels;
     REQUIRE(detector->detect(img->view(), result));
 
     std::vector<GoldenFace> gold;

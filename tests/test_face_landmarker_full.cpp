@@ -18,6 +18,7 @@
 #include "alloc_counter.hpp"
 #include "face_geometry_check.hpp"
 #include "facekit/face_landmarker.hpp"
+#include "golden_case.hpp"
 #include "test_util.hpp"
 
 using nlohmann::json;
@@ -87,11 +88,11 @@ TEST_CASE("face landmarker blendshapes and matrices match MediaPipe end to end (
   int faces = 0;
   facekit::FaceLandmarkerResult result;
   for (const std::string& f : geometry_check::golden_files()) {
-    std::ifstream in(f);
-    const json g = json::parse(in);
-    const std::string image = g.at("image");
+    const golden::Case c = golden::load(f);
+    const json& g = c.json;
+    const std::string& image = c.image;
     CAPTURE(image);
-    const facekit::Image img = load_shared(image);
+    const facekit::Image& img = c.pixels;
     REQUIRE(lm.detect(img.view(), result));
     const json& gfaces = g.at("landmarker").at("faces");
     REQUIRE(result.faces.size() == gfaces.size());

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "facekit/face_landmarker.hpp"
+#include "golden_case.hpp"
 #include "test_util.hpp"
 
 using nlohmann::json;
@@ -50,22 +51,18 @@ TEST_CASE("face landmarker matches MediaPipe (Tasks V2 and legacy CPU attention 
     int faces_total = 0;
     facekit::FaceLandmarkerResult result;
     for (const std::string& f : files) {
-      std::ifstream in(f);
-      const json g = json::parse(in);
-      const std::string image = g.at("image");
+      const golden::Case c = golden::load(f);
+      const json& g = c.json;
+      const std::string& image = c.image;
       CAPTURE(image);
-      auto img = facekit::load_image(test_util::shared_path("images/" + image));
-      REQUIRE_MESSAGE(img, img.status().message());
-      const int W = img->width, H = img->height;
-      REQUIRE(W == g.at("width").get<int>());
-      REQUIRE(H == g.at("height").get<int>());
-      REQUIRE(lm->detect(img->view(), result));
+      const int W = c.pixels.width, H = c.pixels.height;
+      REQUIRE(lm->detect(c.pixels.view(), result));
       const json& gfaces = g.at(mc.golden_field).at("faces");
       REQUIRE(result.faces.size() == gfaces.size());
       // Same order as MediaPipe (detector score order); the error bound would catch a swap.
       for (std::size_t k = 0; k < gfaces.size(); ++k) {
         // "landmarker" faces are objects with their landmarks, "legacy_mesh_cpu" faces the bare list.
-      const json& gl = gfaces[k].is_array() ? gfaces[k] : gfaces[k].at("landmarks");
+        const json& gl = gfaces[k].is_array() ? gfaces[k] : gfaces[k].at("landmarks");
         REQUIRE(gl.size() == std::size_t(facekit::kFaceMeshV2Landmarks));
         const auto& ol = result.faces[k].landmarks;
         auto gx = [&](int i) { return gl[std::size_t(i)][0].get<double>() * W; };
