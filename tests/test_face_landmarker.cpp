@@ -359,3 +359,39 @@ TEST_CASE("face landmarker: each running mode refuses the other's call; video ti
     CHECK_FALSE(lm.detect_for_video(grey, INT64_MAX, r));
   }
 }
+
+TEST_CASE("face landmarker video: several faces are tracked, and fresh detections merge with tracked faces") {
+  // Two copies of the astronaut side by side. num_faces 2: both found on the first frame, then
+  // tracked (no detector). num_faces 3: fewer tracked than wanted, so the detector runs on every
+  // frame, and the association must merge each fresh detection with the tracked face it overlaps
+  // (IoU > min_tracking_confidence) instead of returning it twice.
+  const facekit::Image astro = load_shared("skimage_astronaut.png");
+  facekit::Image two(2 * 300, 300);
+  for (int y = 0; y < 300; ++y)
+    for (int x = 0; x < 600; ++x)
+      std::memcpy(two.pixels.data() + (std::size_t(y) * 600 + std::size_t(x)) * 3,
+                  astro.pixels.data() + (std::size_t(y) * std::size_t(astro.width) + std::size_t(75 + x % 300)) * 3, 3);
+  for (facekit::FaceMeshModel model : {facekit::FaceMeshModel::v2, facekit::FaceMeshModel::attention}) {
+    for (int num_faces : {2, 3}) {
+      CAPTURE(int(model));
+      CAPTURE(num_faces);
+      facekit::FaceLandmarkerOptions o;
+      o.running_mode = facekit::RunningMode::video;
+      o.landmark_model = model;
+      o.num_faces = num_faces;
+      facekit::FaceLandmarker lm = make_landmarker(o);
+      facekit::FaceLandmarkerResult r;
+      for (int k = 0; k < 4; ++k) {
+        CAPTURE(k);
+        REQUIRE(lm.detect_for_video(two.view(), 33 * k, r));
+        REQUIRE(r.faces.size() == 2);
+        CHECK(lm.detector_ran() == (k == 0 || num_faces == 3));
+        check_defined(r);
+        // One face in each half.
+        const float x0 = r.faces[0].landmarks[4].x, x1 = r.faces[1].landmarks[4].x;
+        CHECK(std::min(x0, x1) < 0.5f);
+        CHECK(std::max(x0, x1) > 0.5f);
+      }
+    }
+  }
+}
