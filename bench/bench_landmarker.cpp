@@ -30,8 +30,8 @@ facekit::FaceMeshModel model_arg(const benchmark::State& state) {
 }
 
 /// One landmarker per configuration, created on first use (nullptr if the models are missing).
-facekit::FaceLandmarker* landmarker(facekit::FaceMeshModel model, facekit::RunningMode mode = facekit::RunningMode::image,
-                                    bool full = false) {
+facekit::FaceLandmarker* landmarker(facekit::FaceMeshModel model,
+                                    facekit::RunningMode mode = facekit::RunningMode::image, bool full = false) {
   static std::map<std::tuple<int, int, bool>, std::unique_ptr<facekit::FaceLandmarker>> cache;
   auto& slot = cache[std::make_tuple(int(model), int(mode), full)];
   if (!slot) {
@@ -50,7 +50,8 @@ facekit::FaceLandmarker* landmarker(facekit::FaceMeshModel model, facekit::Runni
 }
 
 const facekit::Image* astronaut() {
-  static const auto img = facekit::load_image(std::string(FACEKIT_SOURCE_DIR) + "/../shared/images/skimage_astronaut.png");
+  static const auto img =
+      facekit::load_image(std::string(FACEKIT_SOURCE_DIR) + "/../shared/images/skimage_astronaut.png");
   return img ? &*img : nullptr;
 }
 

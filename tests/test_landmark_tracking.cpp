@@ -156,7 +156,8 @@ TEST_CASE("rect IoU of the association: axis-aligned, rotation ignored, strict z
 TEST_CASE("one-euro landmark smoother: pass-through first, still points stay, motion lags, reset forgets") {
   facekit::LandmarkSmoother s;
   std::vector<facekit::NormalizedLandmark> lm(478), raw(478);
-  for (int i = 0; i < 478; ++i) raw[std::size_t(i)] = {0.3f + 0.4f * float(i % 20) / 20, 0.2f + 0.5f * float(i / 20) / 24, 0.01f * float(i % 7)};
+  for (int i = 0; i < 478; ++i)
+    raw[std::size_t(i)] = {0.3f + 0.4f * float(i % 20) / 20, 0.2f + 0.5f * float(i / 20) / 24, 0.01f * float(i % 7)};
   lm = raw;
   s.apply(lm.data(), 478, 640, 480, 0);
   // The first sample passes (up to the float round trip through pixels that MediaPipe makes too).

@@ -422,8 +422,9 @@ inline Status FaceLandmarker::detect_candidates(const ImageView& image) {
   for (const Detection& d : detections_.detections) {
     const float right_eye[2] = {d.keypoints[0].x, d.keypoints[0].y};
     const float left_eye[2] = {d.keypoints[1].x, d.keypoints[1].y};
-    const NormalizedRect roi = attention ? legacy_face_mesh_roi(d.relative_box, right_eye, left_eye, image.width, image.height)
-                                         : face_landmarker_roi(d.relative_box, right_eye, left_eye, image.width, image.height);
+    const int W = image.width, H = image.height;
+    const NormalizedRect roi = attention ? legacy_face_mesh_roi(d.relative_box, right_eye, left_eye, W, H)
+                                         : face_landmarker_roi(d.relative_box, right_eye, left_eye, W, H);
     fresh_.push_back(Candidate{roi, d});
   }
   return Status::ok();

@@ -86,7 +86,8 @@ inline NormalizedRect tracking_roi(const NormalizedLandmark* lm, int n, int imag
   }
   const NormalizedLandmark& a = lm[kLandmarkEyeOuterImageLeft];
   const NormalizedLandmark& b = lm[kLandmarkEyeOuterImageRight];
-  const NormalizedRect r = box_to_rect(x_min, y_min, x_max - x_min, y_max - y_min, a.x, a.y, b.x, b.y, image_w, image_h);
+  const NormalizedRect r =
+      box_to_rect(x_min, y_min, x_max - x_min, y_max - y_min, a.x, a.y, b.x, b.y, image_w, image_h);
   return scale_rect(r, image_w, image_h, 1.5f, 1.5f, /*square_long=*/true);
 }
 
