@@ -62,6 +62,22 @@ void BM_face_crop(benchmark::State& st) {
 }
 BENCHMARK(BM_face_crop)->Args({256, 0})->Args({256, 35})->Args({192, 35});
 
+// The same crop by the scalar reference path (scalar_arch), for comparison with the SIMD one.
+void BM_face_crop_scalar(benchmark::State& st) {
+  const facekit::Image img = pattern(1280, 720);
+  const int n = int(st.range(0));
+  std::vector<float> t(std::size_t(n) * std::size_t(n) * 3);
+  const facekit::RotatedRect roi{640, 360, 300, 340, float(st.range(1)) * 0.01f};
+  for (auto _ : st) {
+    facekit::Status s = facekit::crop_to_tensor<facekit::scalar_arch>(
+        img.view(), roi, n, n, facekit::BorderMode::replicate, 0.0f, 1.0f, t.data());
+    benchmark::DoNotOptimize(s);
+    benchmark::DoNotOptimize(t.data());
+  }
+  set_pixel_counters(st, n, n);
+}
+BENCHMARK(BM_face_crop_scalar)->Args({256, 35});
+
 // Decoding 896 anchors + weighted NMS + projection, with a handful of overlapping faces.
 void BM_detection_post(benchmark::State& st) {
   const auto anchors = facekit::generate_ssd_anchors(facekit::SsdAnchorOptions::short_range());

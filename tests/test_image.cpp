@@ -7,6 +7,7 @@
 // exact 1/64-pixel rounding ties occur, plus 192/256 landmark-style crops) by CRC-32.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -21,6 +22,7 @@
 #include "facekit/image/image.hpp"
 #include "facekit/image/warp.hpp"
 #include "facekit/model/format.hpp"
+#include "test_archs.hpp"
 #include "test_util.hpp"
 
 using namespace facekit;
@@ -402,7 +404,7 @@ TEST_CASE("warp: synthetic crops (every golden image size letterboxed, ties incl
 }
 
 TEST_CASE("warp: every architecture gives the same bytes") {
-  // Arch only changes how the coordinates are computed (batch width); the bytes must not move.
+  // Arch selects the SIMD sampling path (and its batch widths); the bytes must not move.
   const json cases = crop_cases();
   for (const json& c : cases.at("synthetic_cases")) {
     CAPTURE(c.at("name").get<std::string>());
@@ -411,15 +413,78 @@ TEST_CASE("warp: every architecture gives the same bytes") {
     std::vector<uint8_t> ref(std::size_t(w) * std::size_t(h) * 3), o(ref.size());
     REQUIRE(crop_to_u8<scalar_arch>(img.view(), roi_of(c), w, h, border_of(c), ref.data()));
     CHECK(format::crc32(ref.data(), ref.size()) == c.at("crc32").get<uint32_t>());
-#if FACEKIT_HAS_SIMD
-    REQUIRE(crop_to_u8<xsimd::sse2>(img.view(), roi_of(c), w, h, border_of(c), o.data()));
-    CHECK(differing(o, ref) == 0);
-#if XSIMD_WITH_AVX2
-    REQUIRE(crop_to_u8<xsimd::avx2>(img.view(), roi_of(c), w, h, border_of(c), o.data()));
-    CHECK(differing(o, ref) == 0);
-#endif
-#endif
+    test_archs::for_each_simd_arch([&](auto arch) {
+      using A = decltype(arch);
+      CAPTURE(A::name());
+      REQUIRE(crop_to_u8<A>(img.view(), roi_of(c), w, h, border_of(c), o.data()));
+      CHECK(differing(o, ref) == 0);
+    });
   }
+}
+
+TEST_CASE("warp: SIMD and scalar paths give identical bytes on awkward cases") {
+  // The SIMD path splits a block row into chunks, reads each pixel's neighbours as 32-bit words
+  // (never past the right neighbour: the buffers below are exactly stride * height bytes, so a
+  // sanitizer build catches any over-read) and redoes off-image neighbours with the scalar
+  // border rules. Cover odd sizes, 1-pixel images, rotations, ROIs partly and wholly outside,
+  // every pixel format, padded rows and chunk remainders, against the scalar reference.
+  const std::array<int, 2> sizes[] = {{1, 1}, {2, 1}, {1, 3}, {2, 2}, {5, 3}, {37, 23}, {130, 67}};
+  const std::array<int, 2> outs[] = {{1, 1}, {7, 5}, {67, 3}, {200, 2}, {33, 17}};
+  const PixelFormat formats[] = {PixelFormat::rgb8, PixelFormat::bgr8, PixelFormat::rgba8, PixelFormat::rgb8};
+  const int pads[] = {0, 0, 0, 5};
+  float lut[256];
+  REQUIRE(value_lut(-1.0f, 1.0f, lut));
+  int crops = 0;
+  for (const auto& sz : sizes) {
+    const int iw = sz[0], ih = sz[1];
+    const Image img = synthetic(iw, ih);
+    const float w = float(iw), h = float(ih);
+    const RotatedRect rois[] = {
+        {w * 0.5f, h * 0.5f, w, h, 0.0f},                         // the whole image, affine
+        {w * 0.4f, h * 0.6f, w * 0.7f, h * 0.5f, 0.6f},           // rotated, inside
+        {w * 0.5f, h * 0.5f, w * 1.6f, h * 1.3f, -2.2f},          // rotated, larger than the image
+        {w * 0.9f, h * 0.1f, w * 0.8f, h * 0.9f, 0.3f},           // partly outside
+        {-w * 2.0f, h * 3.0f, w * 0.5f + 1, h * 0.5f + 1, 1.0f},  // wholly outside
+        {w * 0.5f, h * 0.5f, 0.7f, 0.4f, 0.1f},                   // smaller than a pixel
+    };
+    for (int f = 0; f < 4; ++f) {
+      const std::vector<uint8_t> px = convert(img, formats[f], pads[f]);
+      const ImageView v{px.data(), iw, ih, std::ptrdiff_t(iw * channels_of(formats[f]) + pads[f]), formats[f]};
+      for (const RotatedRect& roi : rois)
+        for (const auto& o : outs)
+          for (BorderMode border : {BorderMode::zero, BorderMode::replicate}) {
+            CAPTURE(iw);
+            CAPTURE(ih);
+            CAPTURE(pixel_format_name(formats[f]));
+            CAPTURE(roi.cx);
+            CAPTURE(roi.angle_rad);
+            CAPTURE(o[0]);
+            CAPTURE(o[1]);
+            CAPTURE(int(border));
+            const std::size_t n = std::size_t(o[0]) * std::size_t(o[1]) * 3;
+            // The scalar reference on the packed RGB image: every format must give its bytes.
+            std::vector<uint8_t> ref(n), got(n);
+            REQUIRE(crop_to_u8<scalar_arch>(img.view(), roi, o[0], o[1], border, ref.data()));
+            REQUIRE(crop_to_u8<scalar_arch>(v, roi, o[0], o[1], border, got.data()));
+            CHECK(differing(got, ref) == 0);
+            std::vector<float> tref(n), t(n);
+            REQUIRE(crop_to_tensor<scalar_arch>(v, roi, o[0], o[1], border, -1.0f, 1.0f, tref.data()));
+            std::size_t lut_bad = 0;
+            for (std::size_t i = 0; i < n; ++i) lut_bad += tref[i] != lut[ref[i]];
+            CHECK(lut_bad == 0);
+            test_archs::for_each_simd_arch([&](auto arch) {
+              using A = decltype(arch);
+              CAPTURE(A::name());
+              REQUIRE(crop_to_u8<A>(v, roi, o[0], o[1], border, got.data()));
+              CHECK(differing(got, ref) == 0);
+              REQUIRE(crop_to_tensor<A>(v, roi, o[0], o[1], border, -1.0f, 1.0f, t.data()));
+              CHECK(std::memcmp(t.data(), tref.data(), n * sizeof(float)) == 0);
+            });
+            ++crops;
+          }
+    }
+  }
+  CHECK(crops == 7 * 4 * 6 * 5 * 2);
 }
 
 TEST_CASE("warp: the letterbox of the detector (spec 1.1)") {

@@ -17,7 +17,8 @@
 //      block of 16 rows x up to 64 columns exactly as WarpPerspectiveInvoker does;
 //   5. bilinear sampling with integer weights, (sum + 16384) >> 15, BORDER_CONSTANT(0) or
 //      BORDER_REPLICATE rules of remapBilinear.
-// No heap allocation; the pixel loops are specialised per input format and border mode.
+// No heap allocation; the pixel loops are specialised per input format and border mode. The
+// SIMD path (any xsimd arch) gives the same bytes as the scalar one (scalar_arch, the reference).
 // Exactness needs IEEE arithmetic: FMA contraction is defeated internally (fp.hpp), but
 // -ffast-math (or -fassociative-math) breaks the bit-exact guarantee.
 #pragma once
@@ -162,13 +163,6 @@ void sample_border(const ImageView& img, int sx, int sy, int fx, int fy, int v[3
   v[2] = (p00[L::b] * w00 + p01[L::b] * w01 + p10[L::b] * w10 + p11[L::b] * w11 + 16384) >> 15;
 }
 
-/// R, G, B of a pixel in bits 0, 21 and 42.
-template <class L>
-inline uint64_t lanes(const uint8_t* p) noexcept {
-  return uint64_t(p[L::r]) | uint64_t(p[L::g]) << 21 | uint64_t(p[L::b]) << 42;
-}
-constexpr uint64_t kLaneHalf = 512u | uint64_t(512) << 21 | uint64_t(512) << 42;
-
 constexpr double kRoundMagic = 6755399441055744.0;  // 1.5 * 2^52, see fp::round_to_int
 
 /// WarpPerspectiveInvoker's line loop for one block row: source positions in 1/32 pixel,
@@ -227,25 +221,297 @@ void block_row_coords(Arch, const double* tx, const double* ty, const double* tw
 }
 #endif
 
-/// WarpPerspectiveInvoker + remapBilinear. sink(pixel_index, r, g, b) receives every output pixel.
-template <class Arch, class L, bool Zero, class Sink>
-void warp_pixels(const ImageView& img, const std::array<double, 9>& t, int out_w, int out_h, Sink sink) noexcept {
+/// R, G, B of a pixel in bits 0, 21 and 42.
+template <class L>
+inline uint64_t lanes(const uint8_t* p) noexcept {
+  return uint64_t(p[L::r]) | uint64_t(p[L::g]) << 21 | uint64_t(p[L::b]) << 42;
+}
+constexpr uint64_t kLaneHalf = 512u | uint64_t(512) << 21 | uint64_t(512) << 42;
+
+/// remapBilinear over one block row, plain C++ (the reference for the SIMD path): output pixel i
+/// samples the source position (fx[i] / 32, fy[i] / 32); its R, G, B bytes go to dst + 3i.
+template <class L, bool Zero>
+void sample_block_row_scalar(const ImageView& img, const double* fx, const double* fy, int bw,
+                             uint8_t* dst) noexcept {
   constexpr int CN = L::cn;
+  const unsigned W1 = unsigned(img.width - 1), H1 = unsigned(img.height - 1);
+  for (int i = 0; i < bw; ++i, dst += 3) {
+    const int X = int(fx[i]), Y = int(fy[i]);
+    // OpenCV saturates X >> 5 to int16; any position that saturation changes is far outside
+    // the image (<= FACEKIT_MAX_IMAGE_DIM), where clipping or the border gives the same pixel.
+    const int sx = X >> 5, sy = Y >> 5, ax = X & 31, ay = Y & 31;
+    if (unsigned(sx) < W1 && unsigned(sy) < H1) {
+      // sum(w * p) with w = 32*(32-ax)*(32-ay) etc. equals 32 * (row0*(32-ay) + row1*ay) with
+      // row = left*(32-ax) + right*ax, so (sum + 16384) >> 15 == (that + 512) >> 10. The three
+      // channels ride in 21-bit lanes of one 64-bit integer (every lane stays below 2^18).
+      const uint8_t* p = img.row(sy) + sx * CN;
+      const uint8_t* q = p + img.stride;
+      const uint64_t bx = uint64_t(32 - ax), by = uint64_t(32 - ay);
+      const uint64_t row0 = lanes<L>(p) * bx + lanes<L>(p + CN) * uint64_t(ax);
+      const uint64_t row1 = lanes<L>(q) * bx + lanes<L>(q + CN) * uint64_t(ax);
+      const uint64_t sum = row0 * by + row1 * uint64_t(ay) + kLaneHalf;
+      dst[0] = uint8_t((sum >> 10) & 255);
+      dst[1] = uint8_t((sum >> 31) & 255);
+      dst[2] = uint8_t((sum >> 52) & 255);
+    } else {
+      int v[3];
+      sample_border<L, Zero>(img, sx, sy, ax, ay, v);
+      dst[0] = uint8_t(v[0]);
+      dst[1] = uint8_t(v[1]);
+      dst[2] = uint8_t(v[2]);
+    }
+  }
+}
+
+/// MediaPipe's byte-to-float conversion, v * scale + offset with the product rounded first
+/// (== value_lut's entries): the SIMD path's tail.
+inline void bytes_to_floats_scalar(const uint8_t* src, int n, float scale, float offset, float* dst) noexcept {
+  for (int i = 0; i < n; ++i) dst[i] = fp::mul(float(src[i]), scale) + offset;
+}
+
+#if FACEKIT_HAS_SIMD
+/// 4 bytes at p, the first one lowest.
+inline int32_t load_le32(const uint8_t* p) noexcept {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  return int32_t(uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24);
+#else
+  uint32_t v;
+  std::memcpy(&v, p, 4);  // one unaligned load (GCC does not always merge the byte loads)
+  return int32_t(v);
+#endif
+}
+
+/// The inverse: v's bytes to p[0..3], lowest first.
+inline void store_le32(uint8_t* p, int32_t v) noexcept {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  for (int k = 0; k < 4; ++k) p[k] = uint8_t(uint32_t(v) >> (8 * k));
+#else
+  std::memcpy(p, &v, 4);
+#endif
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+// GCC 12's unmasked AVX-512 intrinsics (e.g. shifts) start from _mm512_undefined_*() and trip
+// false uninitialized warnings wherever they are inlined (GCC PR 105593, see kernels/common.hpp).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+/// sample_block_row_scalar with the arithmetic in SIMD lanes. Per chunk of pixels: (1) in double
+/// lanes, each pixel's byte offset in the image (-1 if a neighbour is off the image, -2 if all
+/// are and the border is zero) and its weights; (2) a scalar pass loads the neighbours as 32-bit
+/// words; (3) the bilinear weights are applied N pixels at a time; (4) the bytes are
+/// interleaved; (5) the pixels marked -1 are redone by sample_border. Writes dst[3 * bw], one
+/// byte past the row (dst needs 3 * bw + 1 bytes).
+template <class Arch, class L, bool Zero>
+void sample_block_row_simd(const ImageView& img, const double* fx, const double* fy, int bw, uint8_t* dst) noexcept {
+  using B = xsimd::batch<int32_t, Arch>;
+  using D = xsimd::batch<double, Arch>;
+  using D64 = xsimd::batch<int64_t, Arch>;
+  constexpr int N = int(B::size), ND = int(D::size);
+  constexpr int kChunk = 64;
+  static_assert(kChunk % N == 0 && kChunk % ND == 0, "a chunk must hold whole batches");
+  constexpr int CN = L::cn;
+  // The left and right neighbours of a row are two words: the left pixel's bytes 0-3 and the 4
+  // bytes that end with the right pixel (RGB: bytes 2-5, RGBA: 4-7), so no byte past the right
+  // neighbour is read. Byte k of the right pixel is byte k + kR of the second word.
+  constexpr int kR = CN == 3 ? 1 : 0;
+  constexpr int kSecond = CN - kR;
+  // Locals, not img's fields: the stores below could alias those, forcing reloads.
+  const uint8_t* const base = img.data;
+  const std::ptrdiff_t stride = img.stride;
+  const double fw1 = double(img.width - 1), fh1 = double(img.height - 1), fstride = double(stride);
+  const D w1(fw1), h1(fh1), dstride(fstride), dcn(static_cast<double>(CN)), zero(0.0), k32(32.0), inv32(1.0 / 32),
+      bias(15.5), k65536(65536.0), minus1(-1.0), minus2(-2.0), magic(kRoundMagic);
+  const D64 magic_bits = xsimd::bitwise_cast<D64>(magic);
+  alignas(64) int64_t off[kChunk], wxy64[kChunk];
+  alignas(64) int32_t t0[kChunk], t1[kChunk], b0[kChunk], b1[kChunk], wxy[kChunk], packed[kChunk];
+  int border[kChunk];
+  for (int c0 = 0; c0 < bw; c0 += kChunk) {
+    const int n = std::min(kChunk, bw - c0);
+    const int nd = (n + ND - 1) / ND * ND, nv = (n + N - 1) / N * N;
+    // (1) fx, fy are integers in [INT_MIN, INT_MAX]: sx = fx >> 5 is the nearest integer to
+    // (fx - 15.5) / 32 (never a tie); everything below is exact in double, so FMA contraction
+    // cannot change it. An integral double v with |v| < 2^51 becomes an int64 as the low bits
+    // of v + 1.5 * 2^52 (offsets and weights are far below that).
+    bool any_on_image = !Zero;
+    for (int i = 0; i < nd; i += ND) {
+      D X, Y;
+      if (i + ND <= n) {
+        X = D::load_unaligned(fx + c0 + i);
+        Y = D::load_unaligned(fy + c0 + i);
+      } else {
+        alignas(64) double tx[ND] = {}, ty[ND] = {};
+        for (int k = 0; k < n - i; ++k) {
+          tx[k] = fx[c0 + i + k];
+          ty[k] = fy[c0 + i + k];
+        }
+        X = D::load_aligned(tx);
+        Y = D::load_aligned(ty);
+      }
+      const D sx = (((X - bias) * inv32 + magic) - magic), sy = (((Y - bias) * inv32 + magic) - magic);
+      const D ax = X - sx * k32, ay = Y - sy * k32;
+      const auto inside = (sx >= zero) & (sx < w1) & (sy >= zero) & (sy < h1);
+      D o = xsimd::select(inside, sy * dstride + sx * dcn, minus1);
+      if (Zero) {  // no neighbour on the image: zero words already give the border value 0
+        const auto away = (sx < minus1) | (sx > w1) | (sy < minus1) | (sy > h1);
+        o = xsimd::select(away, minus2, o);
+        any_on_image = any_on_image || xsimd::any(o != minus2);
+      }
+      (xsimd::bitwise_cast<D64>(o + magic) - magic_bits).store_aligned(off + i);
+      (xsimd::bitwise_cast<D64>((ax + ay * k65536) + magic) - magic_bits).store_aligned(wxy64 + i);
+    }
+    if (!any_on_image) {  // e.g. a letterbox bar
+      std::memset(dst + 3 * c0, 0, std::size_t(3 * n));
+      continue;
+    }
+    // (2)
+    int nb = 0;
+    for (int i = 0; i < n; ++i) {
+      const std::ptrdiff_t o = std::ptrdiff_t(off[i]);
+      wxy[i] = int32_t(wxy64[i]);
+      if (o >= 0) {
+        const uint8_t* p = base + o;
+        t0[i] = load_le32(p);
+        t1[i] = load_le32(p + kSecond);
+        b0[i] = load_le32(p + stride);
+        b1[i] = load_le32(p + stride + kSecond);
+      } else {
+        if (o == -1) border[nb++] = i;
+        t0[i] = t1[i] = b0[i] = b1[i] = 0;
+      }
+    }
+    for (int i = n; i < nv; ++i) t0[i] = t1[i] = b0[i] = b1[i] = wxy[i] = 0;
+    // (3)
+    for (int i = 0; i < nv; i += N) {
+      const B w = B::load_aligned(wxy + i), ax = w & B(31), ay = w >> 16;
+      const B w0 = B::load_aligned(t0 + i), w1 = B::load_aligned(t1 + i), w2 = B::load_aligned(b0 + i),
+              w3 = B::load_aligned(b1 + i);
+      const B m255(255), half(512);
+      // The scalar path's integers, rearranged exactly: left*(32-a) + right*a == 32*left +
+      // (right-left)*a; every intermediate fits in int32 (|row| <= 8160, sum < 2^18).
+      auto channel = [&](int k) {
+        const B l0 = (w0 >> (8 * k)) & m255, r0 = (w1 >> (8 * (k + kR))) & m255;
+        const B l1 = (w2 >> (8 * k)) & m255, r1 = (w3 >> (8 * (k + kR))) & m255;
+        const B row0 = (l0 << 5) + (r0 - l0) * ax, row1 = (l1 << 5) + (r1 - l1) * ax;
+        return ((row0 << 5) + (row1 - row0) * ay + half) >> 10;
+      };
+      const B v = channel(L::r) | channel(L::g) << 8 | channel(L::b) << 16;
+      v.store_aligned(packed + i);
+    }
+    // (4) One 4-byte store per pixel: the fourth byte (zero) is overwritten by the next pixel,
+    // or lands in dst's spare byte.
+    uint8_t* d = dst + 3 * c0;
+    for (int i = 0; i < n; ++i, d += 3) store_le32(d, packed[i]);
+    // (5)
+    for (int k = 0; k < nb; ++k) {
+      const int i = border[k];
+      const int X = int(fx[c0 + i]), Y = int(fy[c0 + i]);
+      int v[3];
+      sample_border<L, Zero>(img, X >> 5, Y >> 5, X & 31, Y & 31, v);
+      uint8_t* e = dst + 3 * (c0 + i);
+      e[0] = uint8_t(v[0]);
+      e[1] = uint8_t(v[1]);
+      e[2] = uint8_t(v[2]);
+    }
+  }
+}
+
+template <class Arch>
+void bytes_to_floats_simd(const uint8_t* src, int n, float scale, float offset, float* dst) noexcept {
+  using F = xsimd::batch<float, Arch>;
+  using I = xsimd::batch<int32_t, Arch>;
+  constexpr int N = int(F::size);
+  constexpr int kPiece = 256;
+  static_assert(kPiece % N == 0, "a piece must hold whole batches");
+  const F s(scale), o(offset);
+  alignas(64) int32_t wide[kPiece];
+  int i = 0;
+  while (i + N <= n) {
+    const int m = std::min(kPiece, (n - i) / N * N);
+    // Widened by a plain loop the compiler vectorises (xsimd 8.1 has no byte -> int32 widening).
+    for (int k = 0; k < m; ++k) wide[k] = src[i + k];
+    for (int k = 0; k < m; k += N, i += N) {
+      // The product is rounded on its own, as in the LUT: never fused with the addition.
+      typename F::register_type prod = xsimd::batch_cast<float>(I::load_aligned(wide + k)) * s;
+      FACEKIT_FP_OPAQUE(prod);
+      (F(prod) + o).store_unaligned(dst + i);
+    }
+  }
+  bytes_to_floats_scalar(src + i, n - i, scale, offset, dst + i);
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif  // FACEKIT_HAS_SIMD
+
+/// True when Arch samples and converts in SIMD lanes (it needs int32, int64, float and double
+/// lanes; e.g. 32-bit NEON has no double lanes and takes the scalar path).
+template <class Arch>
+constexpr bool simd_sampling() noexcept {
+#if FACEKIT_HAS_SIMD
+  if constexpr (!std::is_same<Arch, scalar_arch>::value)
+    return xsimd::has_simd_register<int32_t, Arch>::value && xsimd::has_simd_register<int64_t, Arch>::value &&
+           xsimd::has_simd_register<float, Arch>::value && xsimd::has_simd_register<double, Arch>::value;
+#endif
+  return false;
+}
+
+/// One block row of output bytes (dst: 3 * bw + 1 bytes).
+template <class Arch, class L, bool Zero>
+void sample_block_row(const ImageView& img, const double* fx, const double* fy, int bw, uint8_t* dst) noexcept {
+  if constexpr (simd_sampling<Arch>()) {
+#if FACEKIT_HAS_SIMD
+    sample_block_row_simd<Arch, L, Zero>(img, fx, fy, bw, dst);
+#endif
+  } else {
+    sample_block_row_scalar<L, Zero>(img, fx, fy, bw, dst);
+  }
+}
+
+/// n bytes to floats: lut[v] on the scalar path (filled by warp_pixels), SIMD arithmetic otherwise.
+template <class Arch>
+void bytes_to_floats(const uint8_t* src, int n, float scale, float offset, const float* lut, float* dst) noexcept {
+  if constexpr (simd_sampling<Arch>()) {
+#if FACEKIT_HAS_SIMD
+    bytes_to_floats_simd<Arch>(src, n, scale, offset, dst);
+#endif
+    (void)lut;
+  } else {
+    (void)scale;
+    (void)offset;
+    for (int i = 0; i < n; ++i) dst[i] = lut[src[i]];
+  }
+}
+
+/// Where warp_pixels puts the crop: bytes (u8 != nullptr) or v * scale + offset floats.
+struct CropOutput {
+  uint8_t* u8 = nullptr;
+  float* f32 = nullptr;
+  float scale = 1.0f, offset = 0.0f;
+};
+
+/// WarpPerspectiveInvoker + remapBilinear into `out` (out_h x out_w x 3, R, G, B).
+template <class Arch, class L, bool Zero>
+void warp_pixels(const ImageView& img, const std::array<double, 9>& t, int out_w, int out_h,
+                 const CropOutput& out) noexcept {
   // WarpPerspectiveInvoker's blocks (BLOCK_SZ 32): only the width matters to the arithmetic,
   // because X0/Y0/W0 are evaluated at each block's first column.
   const int bh0 = std::min(16, out_h);
   const int bw0 = std::min(1024 / bh0, out_w);
   // M*x1 per block column, each product rounded on its own.
   double tx[1024], ty[1024], tw[1024], fx[1024], fy[1024];
+  uint8_t row[3 * 1024 + 1];
+  float lut[256];
+  if (!simd_sampling<Arch>() && out.f32)
+    for (int v = 0; v < 256; ++v) lut[v] = fp::mul(float(v), out.scale) + out.offset;
   for (int x1 = 0; x1 < bw0; ++x1) {
     tx[x1] = fp::mul(t[0], double(x1));
     ty[x1] = fp::mul(t[3], double(x1));
     tw[x1] = fp::mul(t[6], double(x1));
   }
   const bool affine = t[6] == 0.0;  // then W0 + M6*x1 == W0 exactly: one division per row
-  const unsigned W1 = unsigned(img.width - 1), H1 = unsigned(img.height - 1);
-  const uint8_t* const base = img.data;
-  const std::ptrdiff_t stride = img.stride;
   for (int y = 0; y < out_h; ++y) {
     for (int xb = 0; xb < out_w; xb += bw0) {
       const int bw = std::min(bw0, out_w - xb);
@@ -254,49 +520,32 @@ void warp_pixels(const ImageView& img, const std::array<double, 9>& t, int out_w
       const double W0 = fp::mul(t[6], double(xb)) + fp::mul(t[7], double(y)) + t[8];
       const double wrow = W0 != 0 ? 32.0 / W0 : 0.0;
       block_row_coords(Arch{}, tx, ty, tw, X0, Y0, W0, affine, wrow, bw, fx, fy);
-      int idx = y * out_w + xb;
-      for (int i = 0; i < bw; ++i, ++idx) {
-        const int X = int(fx[i]), Y = int(fy[i]);
-        // OpenCV saturates X >> 5 to int16; any position that saturation changes is far outside
-        // the image (<= FACEKIT_MAX_IMAGE_DIM), where clipping or the border gives the same pixel.
-        const int sx = X >> 5, sy = Y >> 5, ax = X & 31, ay = Y & 31;
-        if (unsigned(sx) < W1 && unsigned(sy) < H1) {
-          // sum(w * p) with w = 32*(32-ax)*(32-ay) etc. equals 32 * (row0*(32-ay) + row1*ay) with
-          // row = left*(32-ax) + right*ax, so (sum + 16384) >> 15 == (that + 512) >> 10. The three
-          // channels ride in 21-bit lanes of one 64-bit integer (every lane stays below 2^18).
-          const uint8_t* p = base + std::ptrdiff_t(sy) * stride + sx * CN;
-          const uint8_t* q = p + stride;
-          const uint64_t bx = uint64_t(32 - ax), by = uint64_t(32 - ay);
-          const uint64_t row0 = lanes<L>(p) * bx + lanes<L>(p + CN) * uint64_t(ax);
-          const uint64_t row1 = lanes<L>(q) * bx + lanes<L>(q + CN) * uint64_t(ax);
-          const uint64_t sum = row0 * by + row1 * uint64_t(ay) + kLaneHalf;
-          sink(idx, int((sum >> 10) & 255), int((sum >> 31) & 255), int((sum >> 52) & 255));
-        } else {
-          int v[3];
-          sample_border<L, Zero>(img, sx, sy, ax, ay, v);
-          sink(idx, v[0], v[1], v[2]);
-        }
-      }
+      sample_block_row<Arch, L, Zero>(img, fx, fy, bw, row);
+      const std::size_t at = (std::size_t(y) * std::size_t(out_w) + std::size_t(xb)) * 3;
+      if (out.f32)
+        bytes_to_floats<Arch>(row, 3 * bw, out.scale, out.offset, lut, out.f32 + at);
+      else
+        std::memcpy(out.u8 + at, row, std::size_t(3 * bw));
     }
   }
 }
 
-template <class Arch, class L, class Sink>
+template <class Arch, class L>
 void warp_border(const ImageView& img, const std::array<double, 9>& t, int out_w, int out_h, BorderMode border,
-                 const Sink& sink) noexcept {
+                 const CropOutput& out) noexcept {
   if (border == BorderMode::zero)
-    warp_pixels<Arch, L, true>(img, t, out_w, out_h, sink);
+    warp_pixels<Arch, L, true>(img, t, out_w, out_h, out);
   else
-    warp_pixels<Arch, L, false>(img, t, out_w, out_h, sink);
+    warp_pixels<Arch, L, false>(img, t, out_w, out_h, out);
 }
 
-template <class Arch, class Sink>
+template <class Arch>
 void warp_dispatch(const ImageView& img, const std::array<double, 9>& t, int out_w, int out_h, BorderMode border,
-                   const Sink& sink) noexcept {
+                   const CropOutput& out) noexcept {
   switch (img.format) {
-    case PixelFormat::rgb8: warp_border<Arch, Layout<3, false>>(img, t, out_w, out_h, border, sink); break;
-    case PixelFormat::bgr8: warp_border<Arch, Layout<3, true>>(img, t, out_w, out_h, border, sink); break;
-    case PixelFormat::rgba8: warp_border<Arch, Layout<4, false>>(img, t, out_w, out_h, border, sink); break;
+    case PixelFormat::rgb8: warp_border<Arch, Layout<3, false>>(img, t, out_w, out_h, border, out); break;
+    case PixelFormat::bgr8: warp_border<Arch, Layout<3, true>>(img, t, out_w, out_h, border, out); break;
+    case PixelFormat::rgba8: warp_border<Arch, Layout<4, false>>(img, t, out_w, out_h, border, out); break;
   }
 }
 
@@ -337,46 +586,44 @@ Status crop_to_u8(const ImageView& image, const RotatedRect& roi, int out_w, int
   FACEKIT_RETURN_IF_ERROR(detail::check_crop_args(image, roi, out_w, out_h, out));
   CropTransform tr;
   FACEKIT_RETURN_IF_ERROR(crop_transform(roi, out_w, out_h, &tr));
-  auto sink = [out](int i, int r, int g, int b) {
-    uint8_t* d = out + std::size_t(i) * 3;
-    d[0] = uint8_t(r);
-    d[1] = uint8_t(g);
-    d[2] = uint8_t(b);
-  };
-  detail::warp_dispatch<Arch>(image, tr.inverse, out_w, out_h, border, sink);
+  detail::CropOutput o;
+  o.u8 = out;
+  detail::warp_dispatch<Arch>(image, tr.inverse, out_w, out_h, border, o);
   return Status::ok();
 }
 
 /// MediaPipe's value conversion of the 8-bit crop: v * scale + offset in float32, two roundings,
-/// scale = (max - min) / 255, offset = min. lut[v] for v = 0..255.
-inline Status value_lut(float range_min, float range_max, float lut[256]) {
+/// scale = (max - min) / 255, offset = min.
+inline Status value_scale_offset(float range_min, float range_max, float* scale, float* offset) {
   if (!(range_min < range_max) || !std::isfinite(range_min) || !std::isfinite(range_max))
     return Status::error("crop: value range [%g, %g] must be finite with min < max", double(range_min),
                          double(range_max));
-  const float scale = (range_max - range_min) / (255.0f - 0.0f);
-  const float offset = range_min - fp::mul(0.0f, scale);
+  *scale = (range_max - range_min) / (255.0f - 0.0f);
+  *offset = range_min - fp::mul(0.0f, *scale);
+  return Status::ok();
+}
+
+/// The same conversion as a table: lut[v] for v = 0..255.
+inline Status value_lut(float range_min, float range_max, float lut[256]) {
+  float scale = 0, offset = 0;
+  FACEKIT_RETURN_IF_ERROR(value_scale_offset(range_min, range_max, &scale, &offset));
   for (int v = 0; v < 256; ++v) lut[v] = fp::mul(float(v), scale) + offset;
   return Status::ok();
 }
 
 /// The float tensor (NHWC, out_h x out_w x 3, RGB) MediaPipe feeds to a model for this ROI.
-/// Every pixel is written; no allocation. Arch only selects how coordinates are computed: every
+/// Every pixel is written; no allocation. Arch only selects the SIMD width: every
 /// architecture gives the same bytes.
 template <class Arch = default_arch>
 Status crop_to_tensor(const ImageView& image, const RotatedRect& roi, int out_w, int out_h, BorderMode border,
                              float range_min, float range_max, float* out) {
   FACEKIT_RETURN_IF_ERROR(detail::check_crop_args(image, roi, out_w, out_h, out));
-  float lut[256];
-  FACEKIT_RETURN_IF_ERROR(value_lut(range_min, range_max, lut));
+  detail::CropOutput o;
+  o.f32 = out;
+  FACEKIT_RETURN_IF_ERROR(value_scale_offset(range_min, range_max, &o.scale, &o.offset));
   CropTransform tr;
   FACEKIT_RETURN_IF_ERROR(crop_transform(roi, out_w, out_h, &tr));
-  auto sink = [out, &lut](int i, int r, int g, int b) {
-    float* d = out + std::size_t(i) * 3;
-    d[0] = lut[r];
-    d[1] = lut[g];
-    d[2] = lut[b];
-  };
-  detail::warp_dispatch<Arch>(image, tr.inverse, out_w, out_h, border, sink);
+  detail::warp_dispatch<Arch>(image, tr.inverse, out_w, out_h, border, o);
   return Status::ok();
 }
 
