@@ -1,31 +1,36 @@
 // Whole-detector benchmarks. BM_face_detector_model times the network alone on a fixed input
 // (bench/compare_tflite.py compares it with the TFLite interpreter); BM_face_detector_detect
-// times detect() on a real image: crop, network, decoding, NMS.
+// times detect() on a real image: crop, network, decoding, NMS. The *_full_range variants run the
+// 192 x 192 full-range networks (dense and sparse; spec 1.7) the same way.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
+#include <map>
 #include <string>
 
 #include "facekit/face_detector.hpp"
 
 namespace {
 
-facekit::FaceDetector* detector() {
-  static facekit::FaceDetector* d = [] {
-    auto r = facekit::FaceDetector::create_from_file(std::string(FACEKIT_WEIGHTS_DIR) + "/face_detector.fkm");
-    if (!r) {
-      std::fprintf(stderr, "%s (run tools/fetch-models.sh)\n", r.status().message());
-      return static_cast<facekit::FaceDetector*>(nullptr);
-    }
-    return new facekit::FaceDetector(std::move(*r));
-  }();
+// One detector per model file, loaded on first use (nullptr if it cannot be loaded).
+facekit::FaceDetector* detector(const char* file) {
+  static std::map<std::string, facekit::FaceDetector*> cache;
+  auto it = cache.find(file);
+  if (it != cache.end()) return it->second;
+  facekit::FaceDetector* d = nullptr;
+  auto r = facekit::FaceDetector::create_from_file(std::string(FACEKIT_WEIGHTS_DIR) + "/" + file);
+  if (r)
+    d = new facekit::FaceDetector(std::move(*r));
+  else
+    std::fprintf(stderr, "%s (run tools/fetch-models.sh)\n", r.status().message());
+  cache[file] = d;
   return d;
 }
 
-void BM_face_detector_model(benchmark::State& state) {
-  facekit::FaceDetector* d = detector();
+void run_model(benchmark::State& state, const char* file) {
+  facekit::FaceDetector* d = detector(file);
   if (!d) {
-    state.SkipWithError("face_detector.fkm not found");
+    state.SkipWithError("detector model not found");
     return;
   }
   facekit::Session& s = d->session();
@@ -38,10 +43,19 @@ void BM_face_detector_model(benchmark::State& state) {
     benchmark::DoNotOptimize(s.output(1)[0]);
   }
 }
+void BM_face_detector_model(benchmark::State& state) { run_model(state, "face_detector.fkm"); }
 BENCHMARK(BM_face_detector_model)->Unit(benchmark::kMicrosecond);
+void BM_face_detector_full_range_model(benchmark::State& state) {
+  run_model(state, "face_detection_full_range.fkm");
+}
+BENCHMARK(BM_face_detector_full_range_model)->Unit(benchmark::kMicrosecond);
+void BM_face_detector_full_range_sparse_model(benchmark::State& state) {
+  run_model(state, "face_detection_full_range_sparse.fkm");
+}
+BENCHMARK(BM_face_detector_full_range_sparse_model)->Unit(benchmark::kMicrosecond);
 
-void BM_face_detector_detect(benchmark::State& state) {
-  facekit::FaceDetector* d = detector();
+void run_detect(benchmark::State& state, const char* file) {
+  facekit::FaceDetector* d = detector(file);
   auto img = facekit::load_image(std::string(FACEKIT_SOURCE_DIR) + "/../shared/images/skimage_astronaut.png");
   if (!d || !img) {
     state.SkipWithError("model or ../shared/images/skimage_astronaut.png missing");
@@ -53,6 +67,11 @@ void BM_face_detector_detect(benchmark::State& state) {
     benchmark::DoNotOptimize(st);
   }
 }
+void BM_face_detector_detect(benchmark::State& state) { run_detect(state, "face_detector.fkm"); }
 BENCHMARK(BM_face_detector_detect)->Unit(benchmark::kMicrosecond);
+void BM_face_detector_full_range_sparse_detect(benchmark::State& state) {
+  run_detect(state, "face_detection_full_range_sparse.fkm");
+}
+BENCHMARK(BM_face_detector_full_range_sparse_detect)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

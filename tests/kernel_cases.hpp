@@ -216,4 +216,35 @@ inline const std::vector<EltCase>& elt_cases() {
   return cases;
 }
 
+/// resize_bilinear: upscale x2 (the full-range detector's feature pyramid), non-integer factors
+/// up and down, identity and 1-pixel edges; channels across the vector widths. Every case runs
+/// with each of the three sampling rules (plain, align_corners, half_pixel_centers). Tested only
+/// (bench/bench_kernels.cpp does not time these).
+struct ResizeCase {
+  std::string name;
+  int in_h, in_w, channels, out_h, out_w;
+};
+
+inline const std::vector<ResizeCase>& resize_cases() {
+  static const std::vector<ResizeCase> cases = [] {
+    std::vector<ResizeCase> v;
+    const int shapes[][4] = {{6, 6, 12, 12}, {5, 7, 11, 13}, {7, 5, 3, 4}, {1, 1, 4, 3},
+                             {3, 4, 3, 4},   {2, 9, 5, 2},   {4, 4, 1, 1}};
+    for (int i = 0; i < 9; ++i)
+      for (int j = 0; j < 7; j += 1 + (i % 2)) {
+        const int* sh = shapes[j];
+        const int c = kChannels[i];
+        v.push_back({"resize " + std::to_string(sh[0]) + "x" + std::to_string(sh[1]) + "x" + std::to_string(c) + "->" +
+                         std::to_string(sh[2]) + "x" + std::to_string(sh[3]),
+                     sh[0], sh[1], c, sh[2], sh[3]});
+      }
+    // The full-range detector's three upsamplings.
+    v.push_back({"resize 6x6x96->12x12", 6, 6, 96, 12, 12});
+    v.push_back({"resize 12x12x64->24x24", 12, 12, 64, 24, 24});
+    v.push_back({"resize 24x24x48->48x48", 24, 24, 48, 48, 48});
+    return v;
+  }();
+  return cases;
+}
+
 }  // namespace kernel_cases

@@ -592,17 +592,12 @@ TEST_CASE("converter: every shared model converts or names the op it cannot lowe
     int converted;
   };
   const Expect expect[] = {
-      {"face_detection_short_range.tflite", 1, 1}, {"face_detection_full_range.tflite", 1, 0},
-      {"face_detection_full_range_sparse.tflite", 1, 0}, {"face_landmark_with_attention.tflite", 1, 1},
+      {"face_detection_short_range.tflite", 1, 1}, {"face_detection_full_range.tflite", 1, 1},
+      {"face_detection_full_range_sparse.tflite", 1, 1}, {"face_landmark_with_attention.tflite", 1, 1},
       {"face_landmarker.task", 4, 4},  // 3 networks + the face geometry
   };
   // Unsupported networks: the error names the model, the operator index and its type.
-  const std::map<std::string, std::string> unsupported = {
-      {"face_detection_full_range.tflite", "face_detection_full_range.tflite: operator #249 RESIZE_BILINEAR is not "
-                                           "supported yet"},
-      {"face_detection_full_range_sparse.tflite", "face_detection_full_range_sparse.tflite: operator #8 DENSIFY is "
-                                                  "not supported yet"},
-  };
+  const std::map<std::string, std::string> unsupported = {};
   for (const Expect& e : expect) {
     CAPTURE(e.file);
     ConvertResult r = convert_path(models_dir() + "/" + e.file, dir.path.string());
@@ -652,12 +647,19 @@ TEST_CASE("converter: convert_file on the .task writes the convertible networks 
   // A network it cannot lower: reported, nothing written for it.
   written.clear();
   log.clear();
-  s = convert_file(models_dir() + "/face_detection_full_range.tflite", dir / "out", &written, &log);
+  {
+    TinyTflite b;  // every shared model converts now: a synthetic one with a custom op
+    const int in = b.tensor("in", {1, 4, 4, 2});
+    const int y = b.tensor("y", {1, 4, 4, 2});
+    b.op(kTfCustom, {in}, {y}, tfl::BuiltinOptions_NONE, {}, "MyCustomOp");
+    write_bytes(dir / "unsupported.tflite", b.finish({in}, {y}));
+  }
+  s = convert_file(dir / "unsupported.tflite", dir / "out", &written, &log);
   CHECK_FALSE(s);
   CHECK(contains(s.message(), "0 of 1 networks converted"));
-  CHECK(contains(s.message(), "face_detection_full_range.tflite: operator #249 RESIZE_BILINEAR"));
+  CHECK(contains(s.message(), "unsupported.tflite: operator #0 MyCustomOp"));
   CHECK(written.empty());
-  CHECK_FALSE(fs::exists(dir / "out/face_detection_full_range.fkm"));
+  CHECK_FALSE(fs::exists(dir / "out/unsupported.fkm"));
 
   // A single convertible .tflite: ok.
   written.clear();

@@ -17,10 +17,12 @@
 
 #include <facekit/kernels/f32_concat.hpp>
 #include <facekit/kernels/f32_conv2d.hpp>
+#include <facekit/kernels/f32_depth_to_space.hpp>
 #include <facekit/kernels/f32_dwconv2d.hpp>
 #include <facekit/kernels/f32_elementwise.hpp>
 #include <facekit/kernels/f32_maxpool2d.hpp>
 #include <facekit/kernels/f32_pad.hpp>
+#include <facekit/kernels/f32_resize_bilinear.hpp>
 #include <facekit/kernels/pack.hpp>
 
 #include "kernel_test_util.hpp"
@@ -428,4 +430,92 @@ TEST_CASE("kernels: pad") {
           CHECK(y[i] == want);
         }
   CHECK(y[n] == kSentinel);
+}
+
+// ---- resize_bilinear ----------------------------------------------------------------------------
+
+namespace {
+
+/// TFLite's reference rule written out independently, in double (kernels/f32_resize_bilinear.hpp
+/// documents it): float positions and scales, floor/ceil neighbours clamped to the image.
+void naive_resize(const kernel_cases::ResizeCase& c, bool align, bool half, const float* x, float* y) {
+  auto axis = [&](int v, int in, int out, int* lo, int* hi, double* w) {
+    const float scale = align && out > 1 ? float(in - 1) / float(out - 1) : float(in) / float(out);
+    const float s = half ? (float(v) + 0.5f) * scale - 0.5f : float(v) * scale;
+    *lo = std::max(int(std::floor(s)), 0);
+    *hi = std::min(int(std::ceil(s)), in - 1);
+    *w = double(s) - *lo;
+  };
+  for (int oy = 0; oy < c.out_h; ++oy)
+    for (int ox = 0; ox < c.out_w; ++ox) {
+      int y0, y1, x0, x1;
+      double dy, dx;
+      axis(oy, c.in_h, c.out_h, &y0, &y1, &dy);
+      axis(ox, c.in_w, c.out_w, &x0, &x1, &dx);
+      for (int ch = 0; ch < c.channels; ++ch) {
+        auto at = [&](int yy, int xx) { return double(x[(std::size_t(yy) * c.in_w + xx) * c.channels + ch]); };
+        y[(std::size_t(oy) * c.out_w + ox) * c.channels + ch] =
+            float(at(y0, x0) * (1 - dy) * (1 - dx) + at(y1, x0) * dy * (1 - dx) + at(y0, x1) * (1 - dy) * dx +
+                  at(y1, x1) * dy * dx);
+      }
+    }
+}
+
+}  // namespace
+
+TEST_CASE("kernels: resize_bilinear (scalar vs TFLite's rule, SIMD vs scalar)") {
+  double worst_ref = 0, worst_simd = 0;
+  for (const auto& c : kernel_cases::resize_cases())
+    for (int mode = 0; mode < 3; ++mode) {
+      const bool align = mode == 1, half = mode == 2;
+      CAPTURE(c.name);
+      CAPTURE(mode);
+      const fk::ResizeBilinearGeometry g{c.in_h, c.in_w, c.channels, c.out_h, c.out_w, align, half};
+      const std::size_t n_in = std::size_t(c.in_h) * c.in_w * c.channels;
+      const std::size_t n_out = std::size_t(c.out_h) * c.out_w * c.channels;
+      ktest::Buf x(n_in, 0.0f), want(n_out, 0.0f), ref(n_out, kSentinel);
+      ktest::Rng rng{uint32_t(1234 + c.channels * 7 + mode)};
+      rng.fill(x.data(), n_in, -3.0f, 3.0f);
+      naive_resize(c, align, half, x.data(), want.data());
+      fk::ref::f32_resize_bilinear(g, x.data(), ref.data());
+      CHECK(ref.slack_intact(kSentinel));
+      for (std::size_t i = 0; i < n_out; ++i) worst_ref = std::max(worst_ref, double(std::fabs(ref[i] - want[i])));
+      REQUIRE(worst_ref <= 1e-5);
+      for_each_simd_arch([&](auto arch) {
+        using A = decltype(arch);
+        ktest::Buf y(n_out, kSentinel);
+        fk::f32_resize_bilinear<A>(g, x.data(), y.data());
+        CHECK(y.slack_intact(kSentinel));
+        double d = 0;
+        for (std::size_t i = 0; i < n_out; ++i) d = std::max(d, double(std::fabs(y[i] - ref[i])));
+        worst_simd = std::max(worst_simd, d);
+        CHECK_MESSAGE(d <= 1e-5, A::name() << " differs from the scalar reference by " << d);
+      });
+    }
+  MESSAGE("resize_bilinear: scalar vs TFLite's rule in double " << worst_ref << ", SIMD vs scalar " << worst_simd);
+}
+
+TEST_CASE("kernels: depth_to_space") {
+  const int cases[][4] = {{1, 1, 1, 2}, {3, 2, 3, 2}, {2, 5, 17, 2}, {4, 3, 1, 3}, {24, 24, 16, 2}};  // h, w, C, b
+  for (const auto& c : cases) {
+    const int h = c[0], w = c[1], C = c[2], b = c[3];
+    CAPTURE(h);
+    CAPTURE(w);
+    CAPTURE(C);
+    CAPTURE(b);
+    const std::size_t n = std::size_t(h) * w * C * b * b;
+    ktest::Buf x(n, 0.0f), y(n, kSentinel);
+    for (std::size_t i = 0; i < n; ++i) x[i] = float(i);
+    fk::f32_depth_to_space(x.data(), h, w, C, b, y.data());
+    CHECK(y.slack_intact(kSentinel));
+    bool ok = true;
+    for (int oy = 0; oy < h * b; ++oy)
+      for (int ox = 0; ox < w * b; ++ox)
+        for (int ch = 0; ch < C; ++ch) {
+          const std::size_t src = ((std::size_t(oy / b) * w + std::size_t(ox / b)) * b * b +
+                                   std::size_t(oy % b) * b + std::size_t(ox % b)) * C + std::size_t(ch);
+          ok = ok && y[(std::size_t(oy) * w * b + std::size_t(ox)) * C + std::size_t(ch)] == x[src];
+        }
+    CHECK(ok);
+  }
 }

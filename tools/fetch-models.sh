@@ -36,12 +36,12 @@ WHEEL_MEMBER[face_detection_short_range.tflite]=mediapipe/modules/face_detection
 WHEEL_SHA[face_detection_short_range.tflite]=bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8
 
 NEED[face_detection_full_range.tflite]=optional
-CONVERT[face_detection_full_range.tflite]=try  # RESIZE_BILINEAR (feature pyramid)
+CONVERT[face_detection_full_range.tflite]=must
 URL[face_detection_full_range.tflite]='https://storage.googleapis.com/mediapipe-assets/face_detection_full_range.tflite?generation=1661875742733283'
 SHA[face_detection_full_range.tflite]=99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3
 
 NEED[face_detection_full_range_sparse.tflite]=optional
-CONVERT[face_detection_full_range_sparse.tflite]=try  # DENSIFY, DEPTH_TO_SPACE, RESIZE_BILINEAR
+CONVERT[face_detection_full_range_sparse.tflite]=must
 URL[face_detection_full_range_sparse.tflite]='https://storage.googleapis.com/mediapipe-assets/face_detection_full_range_sparse.tflite?generation=1661875739104017'
 SHA[face_detection_full_range_sparse.tflite]=671dd2f9ed11a78436fc21cc42357a803dfc6f73e9fb86541be942d5716c2dce
 WHEEL_MEMBER[face_detection_full_range_sparse.tflite]=mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite

@@ -17,7 +17,7 @@ bool write_png(const std::string& path, const facekit::Image& img) {
 
 int cmd_detect(const std::vector<std::string>& args) {
   std::vector<std::string> images;
-  std::string models, overlay;
+  std::string models, model_file, overlay;
   bool json = false;
   facekit::FaceDetectorOptions opt;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -33,6 +33,8 @@ int cmd_detect(const std::vector<std::string>& args) {
     std::string v;
     if (a == "--models") {
       if (!next(&models)) return 1;
+    } else if (a == "--model-file") {  // another detector, e.g. weights/face_detection_full_range_sparse.fkm
+      if (!next(&model_file)) return 1;
     } else if (a == "--json") {
       json = true;
     } else if (a == "--overlay") {
@@ -60,7 +62,8 @@ int cmd_detect(const std::vector<std::string>& args) {
     return 1;
   }
   if (models.empty()) models = "weights";
-  auto detector = facekit::FaceDetector::create_from_file(models + "/face_detector.fkm", opt);
+  if (model_file.empty()) model_file = models + "/face_detector.fkm";
+  auto detector = facekit::FaceDetector::create_from_file(model_file, opt);
   if (!detector) {
     std::fprintf(stderr, "facekit detect: %s\n", detector.status().message());
     return 1;

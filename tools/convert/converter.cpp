@@ -185,10 +185,12 @@ std::string describe(const NetworkResult& n) {
   const LoweringStats& s = n.stats;
   char buf[512];
   std::snprintf(buf, sizeof buf,
-                "%s -> %s: %s, %d ops (%s), %zu bytes; from %d TFLite ops: folded %d DEQUANTIZE, fused %d "
+                "%s -> %s: %s, %d ops (%s), %zu bytes; from %d TFLite ops: folded %d DEQUANTIZE%s, fused %d "
                 "activations, %d residual ADDs, %d channel PADs, %d spatial PADs; %d dead ops, %d ops row-pruned",
                 n.source.c_str(), n.output_path.c_str(), n.kind.c_str(), ops, counts.c_str(), n.file_size,
-                s.source_ops, s.dequantize_folded, s.activations_fused, s.residual_adds_fused,
+                s.source_ops, s.dequantize_folded,
+                s.densify_folded ? (" and " + std::to_string(s.densify_folded) + " DENSIFY").c_str() : "",
+                s.activations_fused, s.residual_adds_fused,
                 s.channel_pads_absorbed, s.spatial_pads_folded, s.dead_ops, s.rows_pruned_ops);
   return buf;
 }

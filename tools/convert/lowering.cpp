@@ -50,7 +50,7 @@ constexpr int kTfTranspose = 39, kTfMean = 40, kTfSub = 41, kTfDiv = 42, kTfStri
 enum class Kind {
   conv2d, dwconv2d, maxpool2d, add, relu, relu6, prelu, reshape, concat, pad, logistic,
   token_dense, layer_norm, point_normalize, mul, slice, copy,
-  landmarks_to_transform_matrix, transform_tensor_bilinear, transform_landmarks
+  landmarks_to_transform_matrix, transform_tensor_bilinear, transform_landmarks, resize_bilinear, depth_to_space
 };
 
 // MediaPipe's custom ops (custom codes as stored in the model).
@@ -96,6 +96,8 @@ struct Node {
   TransformLandmarksParams tl{};
   int factor_src = -1;
   std::vector<float> factor;
+  ResizeBilinearParams resize{};
+  DepthToSpaceParams d2s{};
 };
 
 // A multi-op subgraph recognised as one facekit op (layer norm, point normalisation).
@@ -239,6 +241,9 @@ class Lowering {
       case kTfPad:
       case kTfLogistic:
       case kTfMul:
+      case kTfResizeBilinear:
+      case kTfDensify:
+      case kTfDepthToSpace:
       case kTfTranspose:
       case kTfStridedSlice:
       // Only inside the patterns of match_patterns(); lower_op names any that is left over.
@@ -429,6 +434,9 @@ class Lowering {
       case kTfReshape: return lower_reshape(op);
       case kTfConcatenation: return lower_concat(op);
       case kTfPad: return lower_pad(op);
+      case kTfResizeBilinear: return lower_resize_bilinear(op);
+      case kTfDensify: return lower_densify(op);
+      case kTfDepthToSpace: return lower_depth_to_space(op);
       case kTfMul: return lower_mul(op);
       case kTfStridedSlice: return lower_strided_slice(op);
       case kTfCustom: return lower_custom(op);
@@ -458,7 +466,8 @@ class Lowering {
     FACEKIT_RETURN_IF_ERROR(need_inputs(op, 1, 1, 1));
     const int x = op.inputs[0], y = op.outputs[0];
     const SourceTensor &xt = g_.tensors[std::size_t(x)], &yt = g_.tensors[std::size_t(y)];
-    if (!xt.has_data)
+    const bool folded = !xt.has_data && constant_[std::size_t(x)];  // a densified constant
+    if (!xt.has_data && !folded)
       return fail(op, strf("input '%s' is not a constant; only constant weights can be dequantized (folded)",
                            xt.name.c_str()));
     if (xt.sparse) return fail(op, strf("input '%s' is a sparse tensor (needs DENSIFY)", xt.name.c_str()));
@@ -473,8 +482,12 @@ class Lowering {
                            shape_str(yt.shape).c_str(), xt.name.c_str(), shape_str(xt.shape).c_str()));
     if (constant_[std::size_t(y)] || defined_[std::size_t(y)])
       return fail(op, strf("output '%s' is a constant or written twice", yt.name.c_str()));
-    Status s = constant_as_floats(g_, x, &values_[std::size_t(y)]);
-    if (!s) return fail(op, s.message());
+    if (folded) {
+      values_[std::size_t(y)] = values_[std::size_t(x)];  // float16 -> float32 is exact
+    } else {
+      Status s = constant_as_floats(g_, x, &values_[std::size_t(y)]);
+      if (!s) return fail(op, s.message());
+    }
     constant_[std::size_t(y)] = 1;
     defined_[std::size_t(y)] = 1;
     ++stats_->dequantize_folded;
@@ -726,6 +739,79 @@ class Lowering {
       n.pad.after[d] = int32_t(after);
     }
     n.pad.value = 0.0f;
+    FACEKIT_RETURN_IF_ERROR(define_output(op, y));
+    return emit(std::move(n), {x}, y);
+  }
+
+  // DENSIFY of a sparse constant: folded into a dense constant (values_ of the output).
+  Status lower_densify(const SourceOp& op) {
+    FACEKIT_RETURN_IF_ERROR(need_inputs(op, 1, 1, 1));
+    const int x = op.inputs[0], y = op.outputs[0];
+    const SourceTensor &xt = g_.tensors[std::size_t(x)], &yt = g_.tensors[std::size_t(y)];
+    if (!xt.has_data || !xt.sparse)
+      return fail(op, strf("input '%s' is not a sparse constant; only constant weights can be densified",
+                           xt.name.c_str()));
+    if (yt.type != xt.type || yt.shape != xt.shape)
+      return fail(op, strf("output '%s' (%s %s) differs from input '%s' (%s %s)", yt.name.c_str(),
+                           tf_type_name(yt.type).c_str(), shape_str(yt.shape).c_str(), xt.name.c_str(),
+                           tf_type_name(xt.type).c_str(), shape_str(xt.shape).c_str()));
+    if (constant_[std::size_t(y)] || defined_[std::size_t(y)])
+      return fail(op, strf("output '%s' is a constant or written twice", yt.name.c_str()));
+    Status s = densify_as_floats(g_, x, &values_[std::size_t(y)]);
+    if (!s) return fail(op, s.message());
+    constant_[std::size_t(y)] = 1;
+    defined_[std::size_t(y)] = 1;
+    ++stats_->densify_folded;
+    return Status::ok();
+  }
+
+  // DEPTH_TO_SPACE (NHWC, DCR order): [1,H,W,C*b*b] -> [1,H*b,W*b,C].
+  Status lower_depth_to_space(const SourceOp& op) {
+    FACEKIT_RETURN_IF_ERROR(need_inputs(op, 1, 1, 1));
+    const int x = op.inputs[0], y = op.outputs[0];
+    FACEKIT_RETURN_IF_ERROR(need_nhwc(op, x, "input"));
+    if (op.options.type != 94)
+      return fail(op, strf("options have union type %d, expected 94 (DepthToSpaceOptions)", op.options.type));
+    const int b = op.options.block_size;
+    const auto& xs = shape(x);
+    const auto& ys = shape(y);
+    if (b < 1 || b > 1024 || xs[3] % (b * b) != 0)
+      return fail(op, strf("block size %d does not divide the %d input channels into b*b groups", b, xs[3]));
+    if (ys != std::vector<int32_t>{1, xs[1] * b, xs[2] * b, xs[3] / (b * b)})
+      return fail(op, strf("output '%s' has shape %s; block %d of input %s needs [1,%d,%d,%d]", tname(y),
+                           shape_str(ys).c_str(), b, shape_str(xs).c_str(), xs[1] * b, xs[2] * b, xs[3] / (b * b)));
+    Node n = make_node(op, Kind::depth_to_space);
+    n.d2s.block_size = b;
+    FACEKIT_RETURN_IF_ERROR(define_output(op, y));
+    return emit(std::move(n), {x}, y);
+  }
+
+  // RESIZE_BILINEAR with a constant size [OH, OW]; the output shape must agree with it.
+  Status lower_resize_bilinear(const SourceOp& op) {
+    FACEKIT_RETURN_IF_ERROR(need_inputs(op, 2, 2, 1));
+    const int x = op.inputs[0], st = op.inputs[1], y = op.outputs[0];
+    FACEKIT_RETURN_IF_ERROR(need_nhwc(op, x, "input"));
+    if (op.options.type != 15 && op.options.type != 0)
+      return fail(op, strf("options have union type %d, expected 15 (ResizeBilinearOptions)", op.options.type));
+    if (!constant_[std::size_t(st)] || !g_.tensors[std::size_t(st)].has_data)
+      return fail(op, strf("size '%s' must be a constant (a run-time output size is not supported)", tname(st)));
+    std::vector<int64_t> size;
+    Status s = constant_as_ints(g_, st, &size);
+    if (!s) return fail(op, s.message());
+    if (size.size() != 2)
+      return fail(op, strf("size '%s' has %zu values, expected 2 (height, width)", tname(st), size.size()));
+    const auto& xs = shape(x);
+    const auto& ys = shape(y);
+    if (ys.size() != 4 || ys[0] != 1 || ys[1] != size[0] || ys[2] != size[1] || ys[3] != xs[3])
+      return fail(op, strf("output '%s' has shape %s; size %lld x %lld of input %s needs [1,%lld,%lld,%d]", tname(y),
+                           shape_str(ys).c_str(), static_cast<long long>(size[0]), static_cast<long long>(size[1]),
+                           shape_str(xs).c_str(), static_cast<long long>(size[0]), static_cast<long long>(size[1]),
+                           xs[3]));
+    if (op.options.align_corners && op.options.half_pixel_centers)
+      return fail(op, "align_corners and half_pixel_centers are both set (TFLite allows at most one)");
+    Node n = make_node(op, Kind::resize_bilinear);
+    n.resize.align_corners = op.options.align_corners ? 1 : 0;
+    n.resize.half_pixel_centers = op.options.half_pixel_centers ? 1 : 0;
     FACEKIT_RETURN_IF_ERROR(define_output(op, y));
     return emit(std::move(n), {x}, y);
   }
@@ -1889,6 +1975,16 @@ class Lowering {
           op.params = OpParams::from(n.tl);
           op.inputs = {activation_id(n.in[0]), activation_id(n.in[1])};
           if (n.factor_src >= 0) op.inputs.push_back(factor_id(n));
+          break;
+        case Kind::resize_bilinear:
+          op.type = OpType::resize_bilinear;
+          op.params = OpParams::from(n.resize);
+          op.inputs = {activation_id(n.in[0])};
+          break;
+        case Kind::depth_to_space:
+          op.type = OpType::depth_to_space;
+          op.params = OpParams::from(n.d2s);
+          op.inputs = {activation_id(n.in[0])};
           break;
         case Kind::relu6:
           return fail_model(strf("internal error: %s was not fused", n.name.c_str()));

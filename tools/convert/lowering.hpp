@@ -1,6 +1,6 @@
 // tools/convert/lowering.hpp - TFLite graph -> facekit op graph (ops/op_types.hpp).
 //
-// Folds DEQUANTIZE of float16 constants, turns SAME/VALID into explicit padding, fuses
+// Folds DEQUANTIZE of float16 constants and DENSIFY of sparse constants, turns SAME/VALID into explicit padding, fuses
 // activations, MediaPipe's channel-padded residual ADDs and zero spatial PADs into the
 // convolutions, removes dead ops and packs the weights (kernels/pack.hpp). For the blendshape
 // MLP-Mixer it also recognises layer normalisations and the input point normalisation (whole
@@ -28,6 +28,7 @@ struct LoweringStats {
   int source_ops = 0;              ///< operators in the TFLite subgraph
   int dead_ops = 0;                ///< source ops whose results no graph output needs
   int dequantize_folded = 0;       ///< DEQUANTIZE ops turned into float32 constants
+  int densify_folded = 0;          ///< DENSIFY ops of sparse constants turned into dense constants
   int activations_fused = 0;       ///< RELU/RELU6/PRELU ops merged into their producer
   int residual_adds_fused = 0;     ///< ADD ops merged into a conv2d/dwconv2d as its residual
   int channel_pads_absorbed = 0;   ///< channel PADs replaced by add's zero-extended operand

@@ -43,6 +43,33 @@ constexpr int kBuiltinNameCount = int(sizeof(kBuiltinNames) / sizeof(kBuiltinNam
 // Largest element count accepted for one tensor (2^31: the loader's limit as well).
 constexpr std::size_t kMaxElements = std::size_t(1) << 31;
 
+// Widens one of the three index vector types to int32; false if the union is empty.
+bool read_index_vector(tfl::SparseIndexVector type, const void* v, std::vector<int32_t>* out) {
+  out->clear();
+  if (!v) return false;
+  switch (type) {
+    case tfl::SparseIndexVector_Int32Vector: {
+      const auto* vals = static_cast<const tfl::Int32Vector*>(v)->values();
+      if (!vals) return false;
+      out->assign(vals->begin(), vals->end());
+      return true;
+    }
+    case tfl::SparseIndexVector_Uint16Vector: {
+      const auto* vals = static_cast<const tfl::Uint16Vector*>(v)->values();
+      if (!vals) return false;
+      out->assign(vals->begin(), vals->end());
+      return true;
+    }
+    case tfl::SparseIndexVector_Uint8Vector: {
+      const auto* vals = static_cast<const tfl::Uint8Vector*>(v)->values();
+      if (!vals) return false;
+      out->assign(vals->begin(), vals->end());
+      return true;
+    }
+    default: return false;
+  }
+}
+
 bool checked_mul(std::size_t a, std::size_t b, std::size_t* out) {
   if (a != 0 && b > std::numeric_limits<std::size_t>::max() / a) return false;
   *out = a * b;
@@ -86,6 +113,11 @@ void decode_options(const tfl::Operator* op, SourceOptions* o) {
     o->activation = int(a->fused_activation_function());
   } else if (const auto* m = op->builtin_options_as_MulOptions()) {
     o->activation = int(m->fused_activation_function());
+  } else if (const auto* d2s = op->builtin_options_as_DepthToSpaceOptions()) {
+    o->block_size = d2s->block_size();
+  } else if (const auto* r = op->builtin_options_as_ResizeBilinearOptions()) {
+    o->align_corners = r->align_corners();
+    o->half_pixel_centers = r->half_pixel_centers();
   }
 }
 
@@ -199,6 +231,23 @@ Expected<SourceGraph> read_tflite(std::vector<uint8_t> bytes, const std::string&
     st.type = int(t->type());
     st.is_variable = t->is_variable();
     st.sparse = t->sparsity() != nullptr;
+    if (const tfl::SparsityParameters* sp = t->sparsity()) {
+      // Structure only here; densify_as_floats checks it against the shape and the data.
+      if (sp->traversal_order())
+        st.sparsity.traversal_order.assign(sp->traversal_order()->begin(), sp->traversal_order()->end());
+      if (sp->block_map()) st.sparsity.block_map.assign(sp->block_map()->begin(), sp->block_map()->end());
+      if (sp->dim_metadata())
+        for (const tfl::DimensionMetadata* dm : *sp->dim_metadata()) {
+          SourceSparsity::Level lv;
+          lv.sparse = dm->format() == tfl::DimensionType_SPARSE_CSR;
+          lv.dense_size = dm->dense_size();
+          if (lv.sparse && (!read_index_vector(dm->array_segments_type(), dm->array_segments(), &lv.segments) ||
+                            !read_index_vector(dm->array_indices_type(), dm->array_indices(), &lv.indices)))
+            return Status::error("%s: tensor #%zu '%s': sparse dimension %zu has no segments or indices",
+                                 source.c_str(), i, st.name.c_str(), st.sparsity.levels.size());
+          st.sparsity.levels.push_back(std::move(lv));
+        }
+    }
     if (t->shape()) {
       if (t->shape()->size() > 8)
         return Status::error("%s: tensor #%zu '%s' has rank %u (more than 8)", source.c_str(), i, st.name.c_str(),
@@ -340,6 +389,149 @@ Status constant_as_floats(const SourceGraph& g, int tensor, std::vector<float>* 
     return Status::error("tensor '%s' has type %s, expected FLOAT32 or FLOAT16", t.name.c_str(),
                          tf_type_name(t.type).c_str());
   }
+  return Status::ok();
+}
+
+Status densify_as_floats(const SourceGraph& g, int tensor, std::vector<float>* out) {
+  const SourceTensor& t = g.tensors[std::size_t(tensor)];
+  const SourceSparsity& sp = t.sparsity;
+  auto bad = [&](const std::string& what) {
+    return Status::error("sparse tensor '%s' %s: %s", t.name.c_str(), shape_str(t.shape).c_str(), what.c_str());
+  };
+  if (!t.has_data || !t.sparse) return bad("is not a sparse constant");
+  const std::size_t esize = t.type == kTfFloat32 ? 4 : t.type == kTfFloat16 ? 2 : 0;
+  if (esize == 0) return bad("has type " + tf_type_name(t.type) + ", expected FLOAT32 or FLOAT16");
+  const std::size_t rank = t.shape.size(), nb = sp.block_map.size(), levels = rank + nb;
+  if (rank == 0 || sp.traversal_order.size() != levels || sp.levels.size() != levels)
+    return bad("traversal order has " + std::to_string(sp.traversal_order.size()) + " entries and " +
+               std::to_string(sp.levels.size()) + " dimension records; rank " + std::to_string(rank) + " with " +
+               std::to_string(nb) + " block dimensions needs " + std::to_string(levels) + " of each");
+  // Expanded dims: the original ones (divided by their block size) followed by the block dims.
+  std::vector<int> level_of(levels, -1);
+  for (std::size_t l = 0; l < levels; ++l) {
+    const int32_t d = sp.traversal_order[l];
+    if (d < 0 || std::size_t(d) >= levels || level_of[std::size_t(d)] >= 0)
+      return bad("traversal order is not a permutation of 0.." + std::to_string(levels - 1));
+    level_of[std::size_t(d)] = int(l);
+  }
+  std::vector<int64_t> size(levels), block(nb);
+  for (std::size_t d = 0; d < rank; ++d) size[d] = t.shape[d];
+  for (std::size_t j = 0; j < nb; ++j) {
+    const int32_t od = sp.block_map[j];
+    const SourceSparsity::Level& lv = sp.levels[std::size_t(level_of[rank + j])];
+    if (od < 0 || std::size_t(od) >= rank) return bad("block map entry " + std::to_string(od) + " is not a dimension");
+    if (lv.sparse || lv.dense_size <= 0 || t.shape[std::size_t(od)] % lv.dense_size != 0 ||
+        size[std::size_t(od)] != t.shape[std::size_t(od)])
+      return bad("block dimension " + std::to_string(j) + " (size " + std::to_string(lv.dense_size) +
+                 ") does not evenly divide dimension " + std::to_string(od) + ", or blocks it twice");
+    block[j] = lv.dense_size;
+    size[std::size_t(od)] = t.shape[std::size_t(od)] / lv.dense_size;
+    size[rank + j] = lv.dense_size;
+  }
+  for (std::size_t l = 0; l < levels; ++l) {
+    const SourceSparsity::Level& lv = sp.levels[l];
+    if (!lv.sparse && lv.dense_size != size[std::size_t(sp.traversal_order[l])])
+      return bad("dense level " + std::to_string(l) + " has size " + std::to_string(lv.dense_size) + ", dimension " +
+                 std::to_string(sp.traversal_order[l]) + " has " +
+                 std::to_string(size[std::size_t(sp.traversal_order[l])]));
+  }
+  const std::size_t n_values = t.data_size / esize;
+  if (n_values * esize != t.data_size) return bad("data size is not a whole number of values");
+  out->assign(t.elements, 0.0f);
+  const uint8_t* data = g.data(t);
+  auto value = [&](std::size_t k) {
+    if (esize == 4) {
+      float f;
+      std::memcpy(&f, data + 4 * k, 4);
+      return f;
+    }
+    uint16_t h;
+    std::memcpy(&h, data + 2 * k, 2);
+    return f16_to_f32(h);
+  };
+  // Walk the levels in traversal order (iteratively: coordinate and position per level). A dense
+  // level's position is parent * size + i; a CSR level's is the index into its arrays.
+  std::vector<int64_t> coord(levels, 0), pos(levels + 1, 0), end(levels, 0);
+  std::size_t next_value = 0;
+  Status err;
+  auto enter = [&](std::size_t l) -> bool {  // start level l under pos[l]; false if it is empty
+    const SourceSparsity::Level& lv = sp.levels[l];
+    const int64_t parent = pos[l];
+    if (!lv.sparse) {
+      pos[l + 1] = parent * lv.dense_size;
+      end[l] = pos[l + 1] + lv.dense_size;
+      coord[l] = 0;
+      return lv.dense_size > 0;
+    }
+    if (parent < 0 || std::size_t(parent) + 1 >= lv.segments.size()) {
+      err = bad("level " + std::to_string(l) + " has " + std::to_string(lv.segments.size()) + " segment bounds, " +
+                "entry " + std::to_string(parent + 1) + " is needed");
+      return false;
+    }
+    const int64_t b = lv.segments[std::size_t(parent)], e = lv.segments[std::size_t(parent) + 1];
+    if (b < 0 || e < b || std::size_t(e) > lv.indices.size()) {
+      err = bad("level " + std::to_string(l) + " segment [" + std::to_string(b) + ", " + std::to_string(e) +
+                ") is not inside its " + std::to_string(lv.indices.size()) + " indices");
+      return false;
+    }
+    pos[l + 1] = b;
+    end[l] = e;
+    return b < e;
+  };
+  auto set_coord = [&](std::size_t l) -> bool {
+    const SourceSparsity::Level& lv = sp.levels[l];
+    coord[l] = lv.sparse ? lv.indices[std::size_t(pos[l + 1])] : pos[l + 1] - pos[l] * lv.dense_size;
+    if (coord[l] < 0 || coord[l] >= size[std::size_t(sp.traversal_order[l])]) {
+      err = bad("level " + std::to_string(l) + " index " + std::to_string(coord[l]) + " is outside 0.." +
+                std::to_string(size[std::size_t(sp.traversal_order[l])] - 1));
+      return false;
+    }
+    return true;
+  };
+  std::size_t l = 0;
+  pos[0] = 0;
+  bool alive = enter(0);
+  if (err.is_ok() && alive && !set_coord(0)) alive = false;
+  while (alive && err.is_ok()) {
+    if (l + 1 < levels) {
+      if (enter(l + 1)) {
+        ++l;
+        if (!set_coord(l)) break;
+        continue;
+      }
+      if (!err.is_ok()) break;
+    } else {
+      // A leaf: one stored value at the original coordinates.
+      if (next_value >= n_values) {
+        err = bad("the indices address more than the " + std::to_string(n_values) + " stored values");
+        break;
+      }
+      std::vector<int64_t> orig(rank);
+      for (std::size_t d = 0; d < rank; ++d) orig[d] = coord[std::size_t(level_of[d])];
+      for (std::size_t j = 0; j < nb; ++j)
+        orig[std::size_t(sp.block_map[j])] =
+            orig[std::size_t(sp.block_map[j])] * block[j] + coord[std::size_t(level_of[rank + j])];
+      std::size_t flat = 0;
+      for (std::size_t d = 0; d < rank; ++d) flat = flat * std::size_t(t.shape[d]) + std::size_t(orig[d]);
+      (*out)[flat] = value(next_value++);
+    }
+    // Advance: the deepest level with entries left moves on; finished levels pop.
+    for (;;) {
+      if (++pos[l + 1] < end[l]) {
+        if (!set_coord(l)) alive = false;
+        break;
+      }
+      if (l == 0) {
+        alive = false;
+        break;
+      }
+      --l;
+    }
+  }
+  if (!err.is_ok()) return err;
+  if (next_value != n_values)
+    return bad("the indices address " + std::to_string(next_value) + " values, the buffer holds " +
+               std::to_string(n_values));
   return Status::ok();
 }
 

@@ -36,6 +36,7 @@ enum TfOp : int {
   kTfConcatenation = 2,
   kTfConv2d = 3,
   kTfDepthwiseConv2d = 4,
+  kTfDepthToSpace = 5,
   kTfDequantize = 6,
   kTfLogistic = 14,
   kTfMaxPool2d = 17,
@@ -43,9 +44,11 @@ enum TfOp : int {
   kTfRelu = 19,
   kTfRelu6 = 21,
   kTfReshape = 22,
+  kTfResizeBilinear = 23,
   kTfCustom = 32,
   kTfPad = 34,
   kTfPrelu = 54,
+  kTfDensify = 124,
 };
 
 /// TFLite fused activation and padding values.
@@ -60,6 +63,19 @@ std::size_t tf_type_size(int type);
 /// Name of a builtin operator ("CONV_2D"), or "BUILTIN_<n>" when unknown to this converter.
 std::string tf_builtin_name(int code);
 
+/// TFLite's sparse tensor format (SparsityParameters), indices widened to int32. Levels are in
+/// traversal order; a level is DENSE (dense_size entries) or SPARSE_CSR (segments + indices).
+struct SourceSparsity {
+  struct Level {
+    bool sparse = false;
+    int dense_size = 0;
+    std::vector<int32_t> segments, indices;
+  };
+  std::vector<int32_t> traversal_order;  ///< dimension of each level (>= rank: a block dimension)
+  std::vector<int32_t> block_map;        ///< original dimension of each block dimension
+  std::vector<Level> levels;
+};
+
 struct SourceTensor {
   std::string name;
   int type = kTfFloat32;
@@ -69,6 +85,7 @@ struct SourceTensor {
   std::size_t data_offset = 0;     ///< offset of the constant's bytes in SourceGraph::bytes
   std::size_t data_size = 0;
   bool sparse = false;             ///< has sparsity parameters (bytes are not a dense array)
+  SourceSparsity sparsity;         ///< sparse tensors only
   bool is_variable = false;
   bool dynamic = false;            ///< shape_signature has a -1 somewhere
 };
@@ -83,6 +100,8 @@ struct SourceOptions {
   int filter_w = 0, filter_h = 0;
   int activation = kTfActNone;
   int axis = 0;
+  int block_size = 0;              ///< DEPTH_TO_SPACE
+  bool align_corners = false, half_pixel_centers = false;  ///< RESIZE_BILINEAR
 };
 
 struct SourceOp {
@@ -119,6 +138,9 @@ float f16_to_f32(uint16_t h) noexcept;
 
 /// Reads a constant of type FLOAT32 or FLOAT16 into floats. Fails on other types.
 Status constant_as_floats(const SourceGraph& g, int tensor, std::vector<float>* out);
+/// Expands a sparse constant of type FLOAT32 or FLOAT16 into its dense row-major floats (missing
+/// entries 0), checking every segment, index and the value count against the shape.
+Status densify_as_floats(const SourceGraph& g, int tensor, std::vector<float>* out);
 /// Reads a constant of type INT32 or INT64 into int64s. Fails on other types.
 Status constant_as_ints(const SourceGraph& g, int tensor, std::vector<int64_t>* out);
 

@@ -37,6 +37,8 @@ enum class OpType : uint32_t {
   point_normalize = 18,  ///< in: x [.., N, D]: centre the N points, divide by their mean distance
   slice = 19,            ///< in: x; SliceParams; the output's dims are the extents
   copy = 20,             ///< in: x (constant or activation): y = x (materialises a constant)
+  resize_bilinear = 21,  ///< in: x [1,H,W,C]; out [1,OH,OW,C]; ResizeBilinearParams
+  depth_to_space = 22,   ///< in: x [1,H,W,C*b*b]; out [1,H*b,W*b,C]; DepthToSpaceParams
 };
 
 inline const char* op_type_name(OpType t) noexcept {
@@ -61,6 +63,8 @@ inline const char* op_type_name(OpType t) noexcept {
     case OpType::point_normalize: return "point_normalize";
     case OpType::slice: return "slice";
     case OpType::copy: return "copy";
+    case OpType::resize_bilinear: return "resize_bilinear";
+    case OpType::depth_to_space: return "depth_to_space";
   }
   return nullptr;
 }
@@ -131,6 +135,21 @@ struct TokenDenseParams {
 /// slice: y = x[begin[d] .. begin[d] + y.dims[d]) along each dimension d < rank (stride 1).
 struct SliceParams {
   int32_t begin[4];
+};
+
+/// resize_bilinear (TFLite RESIZE_BILINEAR, float): output pixel (X, Y) samples the input at
+/// (X * sx, Y * sy), or ((X + 0.5) sx - 0.5, (Y + 0.5) sy - 0.5) with half_pixel_centers, where
+/// s = in / out, or (in - 1) / (out - 1) with align_corners (and out > 1). Neighbours are clamped
+/// to the image (kernels/f32_resize_bilinear.hpp). Each flag is 0 or 1; not both 1.
+struct ResizeBilinearParams {
+  int32_t align_corners;
+  int32_t half_pixel_centers;
+};
+
+/// depth_to_space (TFLite DEPTH_TO_SPACE, NHWC, "DCR" order): output pixel (h b + by, w b + bx)
+/// channel c is input pixel (h, w) channel (by b + bx) C + c, C the output channels.
+struct DepthToSpaceParams {
+  int32_t block_size;
 };
 
 /// Input slots of landmarks_to_transform_matrix.

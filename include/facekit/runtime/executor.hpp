@@ -16,9 +16,11 @@
 
 #include "../model/model.hpp"
 #include "../ops/conv2d.hpp"
+#include "../ops/depth_to_space.hpp"
 #include "../ops/elementwise.hpp"
 #include "../ops/mixer.hpp"
 #include "../ops/pool2d.hpp"
+#include "../ops/resize_bilinear.hpp"
 #include "../ops/shape_ops.hpp"
 #include "../ops/spatial_transform.hpp"
 #include "memory_plan.hpp"
@@ -78,6 +80,8 @@ Expected<std::shared_ptr<const Program>> Program::create(std::shared_ptr<const M
       case OpType::point_normalize: st = ops::prepare_point_normalize<Arch>(m, op, &s); break;
       case OpType::slice: st = ops::prepare_slice(m, op, &s); break;
       case OpType::copy: st = ops::prepare_copy(m, op, &s); break;
+      case OpType::resize_bilinear: st = ops::prepare_resize_bilinear<Arch>(m, op, &s); break;
+      case OpType::depth_to_space: st = ops::prepare_depth_to_space(m, op, &s); break;
       case OpType::landmarks_to_transform_matrix: st = ops::prepare_landmarks_to_transform_matrix<Arch>(m, op, &s); break;
       case OpType::transform_tensor_bilinear: st = ops::prepare_transform_tensor_bilinear<Arch>(m, op, &s); break;
       case OpType::transform_landmarks: st = ops::prepare_transform_landmarks<Arch>(m, op, &s); break;
