@@ -11,11 +11,15 @@
 
 #include "facekit/face_detector.hpp"
 #include "npy.hpp"
+#include "tensor_check.hpp"
 #include "test_util.hpp"
 
 using nlohmann::json;
 
 namespace {
+
+using tensor_check::fill_xorshift;
+using tensor_check::relative_error;
 
 // The library's own 8-bit -> float table (v * scale + offset with two float roundings, immune
 // to FMA contraction), the conversion MediaPipe and the golden script use.
@@ -23,26 +27,6 @@ void fill_from_uint8(const npy::Array<uint8_t>& img, float* dst) {
   float lut[256];
   REQUIRE(facekit::value_lut(-1.0f, 1.0f, lut));
   for (std::size_t i = 0; i < img.data.size(); ++i) dst[i] = lut[img.data[i]];
-}
-
-void fill_xorshift(uint32_t seed, std::size_t n, float* dst) {
-  uint32_t x = seed;
-  for (std::size_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    dst[i] = float(x >> 8) * (1.0f / 8388608.0f) - 1.0f;
-  }
-}
-
-/// max |a - ref| / max |ref|
-double relative_error(const float* a, const std::vector<float>& ref) {
-  double max_ref = 0, max_diff = 0;
-  for (std::size_t i = 0; i < ref.size(); ++i) {
-    max_ref = std::max(max_ref, double(std::fabs(ref[i])));
-    max_diff = std::max(max_diff, double(std::fabs(a[i] - ref[i])));
-  }
-  return max_diff / std::max(max_ref, 1e-30);
 }
 
 }  // namespace

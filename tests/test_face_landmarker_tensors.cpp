@@ -12,22 +12,15 @@
 
 #include "facekit/face_landmarker.hpp"
 #include "npy.hpp"
+#include "tensor_check.hpp"
 #include "test_util.hpp"
 
 using nlohmann::json;
 
 namespace {
 
-// xorshift32 of the manifest, mapped to [0, 1): (x >> 8) * 2^-24, exact in float32.
-void fill_xorshift_unit(uint32_t seed, std::size_t n, float* dst) {
-  uint32_t x = seed;
-  for (std::size_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    dst[i] = float(x >> 8) * (1.0f / 16777216.0f);
-  }
-}
+// xorshift32 of the manifest, mapped to [0, 1).
+void fill_xorshift_unit(uint32_t seed, std::size_t n, float* dst) { tensor_check::fill_xorshift(seed, n, dst, true); }
 
 struct Error {
   double max_diff = 0, max_ref = 0;

@@ -18,34 +18,19 @@
 #include "facekit/face_detector.hpp"
 #include "facekit/runtime/executor.hpp"
 #include "npy.hpp"
+#include "tensor_check.hpp"
 #include "test_util.hpp"
 
 using nlohmann::json;
 
 namespace {
 
+using tensor_check::fill_xorshift;
+using tensor_check::relative_error;
+
 std::vector<uint8_t> read_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
-void fill_xorshift(uint32_t seed, std::size_t n, float* dst) {
-  uint32_t x = seed;
-  for (std::size_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    dst[i] = float(x >> 8) * (1.0f / 8388608.0f) - 1.0f;
-  }
-}
-
-double relative_error(const float* a, const std::vector<float>& ref) {
-  double max_ref = 0, max_diff = 0;
-  for (std::size_t i = 0; i < ref.size(); ++i) {
-    max_ref = std::max(max_ref, double(std::fabs(ref[i])));
-    max_diff = std::max(max_diff, double(std::fabs(a[i] - ref[i])));
-  }
-  return max_diff / std::max(max_ref, 1e-30);
 }
 
 /// Converts shared/models/<file>, runs every case of tests/data/full_range/<variant>; returns
