@@ -57,6 +57,10 @@ class Model:
 MODELS = [
     Model("face_detector", "face_landmarker.task:face_detector.tflite",
           {"model": "BM_face_detector_model", "detect": "BM_face_detector_detect"}),
+    Model("full_range", "face_detection_full_range.tflite", {"model": "BM_face_detector_full_range_model"}),
+    Model("full_range_sparse", "face_detection_full_range_sparse.tflite",
+          {"model": "BM_face_detector_full_range_sparse_model",
+           "detect": "BM_face_detector_full_range_sparse_detect"}),
     Model("landmarks", "face_landmarker.task:face_landmarks_detector.tflite",
           {"model": "BM_landmark_model/attention:0", "detect": "BM_face_landmarker_detect/attention:0"}),
     Model("face_blendshapes", "face_landmarker.task:face_blendshapes.tflite",
