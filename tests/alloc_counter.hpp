@@ -22,4 +22,12 @@ struct Scope {
   long allocations() const { return count().load(); }
 };
 
+/// Heap allocations made while `f()` runs; `f`'s result (e.g. a Status) goes to *result.
+template <class F, class R>
+long count(F&& f, R* result) {
+  Scope scope;
+  *result = f();
+  return scope.allocations();
+}
+
 }  // namespace alloc_counter

@@ -32,13 +32,9 @@ TEST_CASE("face detector: a second detect() on a same-sized image allocates noth
     ::operator delete(p);
     CHECK(probe.allocations() >= 1);
   }
-  long allocations = -1;
-  {
-    alloc_counter::Scope scope;
-    facekit::Status st = det.detect(img->view(), result);
-    allocations = scope.allocations();
-    REQUIRE(st);
-  }
+  facekit::Status st;
+  const long allocations = alloc_counter::count([&] { return det.detect(img->view(), result); }, &st);
+  REQUIRE(st);
   CHECK(allocations == 0);
   CHECK(result.detections.size() == 1);
   const std::string how = alloc_counter::counts_malloc() ? "operator new and malloc" : "operator new (sanitizer build)";

@@ -166,13 +166,9 @@ TEST_CASE("face landmarker: a second detect() on the same image allocates nothin
   REQUIRE(lm.detect(img.view(), r));
   REQUIRE(r.faces.size() == 1);
   const facekit::FaceLandmarks first = r.faces[0];
-  long allocations = -1;
-  {
-    alloc_counter::Scope scope;
-    facekit::Status st = lm.detect(img.view(), r);
-    allocations = scope.allocations();
-    REQUIRE(st);
-  }
+  facekit::Status st;
+  const long allocations = alloc_counter::count([&] { return lm.detect(img.view(), r); }, &st);
+  REQUIRE(st);
   CHECK(allocations == 0);
   REQUIRE(r.faces.size() == 1);
   // Deterministic: the same image gives the same bits.

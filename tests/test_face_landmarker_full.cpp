@@ -196,13 +196,9 @@ TEST_CASE("face landmarker: with blendshapes and matrices a second detect() allo
   REQUIRE(lm.detect(img.view(), r));
   REQUIRE(r.faces.size() == 1);
   const facekit::FaceLandmarks first = r.faces[0];
-  long allocations = -1;
-  {
-    alloc_counter::Scope scope;
-    facekit::Status st = lm.detect(img.view(), r);
-    allocations = scope.allocations();
-    REQUIRE(st);
-  }
+  facekit::Status st;
+  const long allocations = alloc_counter::count([&] { return lm.detect(img.view(), r); }, &st);
+  REQUIRE(st);
   CHECK(allocations == 0);
   REQUIRE(r.faces.size() == 1);
   REQUIRE(r.faces[0].has_blendshapes);
@@ -246,13 +242,9 @@ TEST_CASE("face landmarker: video mode allocates nothing per frame, also when a 
     for (int k = 0; k < 6; ++k) {
       CAPTURE(k);
       const facekit::Image f = frame(dxs[k], faces[k]);
-      long allocations = -1;
-      {
-        alloc_counter::Scope scope;
-        facekit::Status st = lm.detect_for_video(f.view(), 33 * (k + 1), r);
-        allocations = scope.allocations();
-        REQUIRE(st);
-      }
+      facekit::Status st;
+      const long allocations = alloc_counter::count([&] { return lm.detect_for_video(f.view(), 33 * (k + 1), r); }, &st);
+      REQUIRE(st);
       CHECK(allocations == 0);
       CHECK(r.faces.size() == (faces[k] ? 1u : 0u));
       // The detector runs again only on the frame after the face was lost.

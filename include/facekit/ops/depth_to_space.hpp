@@ -22,10 +22,7 @@ inline Status prepare_depth_to_space(const Model& m, const OpInfo& op, Step* s) 
                             xt.name, xt.dims[1], xt.dims[2], xt.dims[3], b, xt.dims[1] * b, xt.dims[2] * b,
                             xt.dims[3] / (b * b), yt.name, yt.dims[1], yt.dims[2], yt.dims[3]);
   copy_io(op, s);
-  s->conv = kernels::Conv2dGeometry{};
-  s->conv.in_h = xt.dims[1];
-  s->conv.in_w = xt.dims[2];
-  s->conv.out_c = yt.dims[3];
+  s->conv = nhwc_io_geometry(xt, yt);
   s->iparams[0] = b;
   s->run = [](const Step& st) {
     kernels::f32_depth_to_space(st.in[0], st.conv.in_h, st.conv.in_w, st.conv.out_c, st.iparams[0], st.out);

@@ -55,6 +55,19 @@ inline Status require_alpha(const Model& m, const OpInfo& op, uint32_t t, int ch
   return Status::ok();
 }
 
+/// The NHWC input and output sizes of a resampling op (resize, transform, depth-to-space) in the
+/// Step's generic geometry; the other conv fields stay zero.
+inline kernels::Conv2dGeometry nhwc_io_geometry(const TensorInfo& x, const TensorInfo& y) noexcept {
+  kernels::Conv2dGeometry g{};
+  g.in_h = x.dims[1];
+  g.in_w = x.dims[2];
+  g.in_c = x.dims[3];
+  g.out_h = y.dims[1];
+  g.out_w = y.dims[2];
+  g.out_c = y.dims[3];
+  return g;
+}
+
 inline void copy_io(const OpInfo& op, Step* s) {
   s->name = op.name;
   s->type = op.type;

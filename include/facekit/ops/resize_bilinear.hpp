@@ -29,13 +29,7 @@ Status prepare_resize_bilinear(const Model& m, const OpInfo& op, Step* s) {
   if (p.align_corners && p.half_pixel_centers)
     return FACEKIT_OP_ERROR(op, "align_corners and half_pixel_centers are both set; at most one may be");
   copy_io(op, s);
-  s->conv = kernels::Conv2dGeometry{};
-  s->conv.in_h = xt.dims[1];
-  s->conv.in_w = xt.dims[2];
-  s->conv.in_c = xt.dims[3];
-  s->conv.out_h = yt.dims[1];
-  s->conv.out_w = yt.dims[2];
-  s->conv.out_c = yt.dims[3];
+  s->conv = nhwc_io_geometry(xt, yt);
   s->iparams[0] = p.align_corners;
   s->iparams[1] = p.half_pixel_centers;
   s->run = [](const Step& st) {

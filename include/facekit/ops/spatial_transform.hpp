@@ -114,13 +114,7 @@ Status prepare_transform_tensor_bilinear(const Model& m, const OpInfo& op, Step*
   if (p.pixel_centers != 0 && p.pixel_centers != 1)
     return FACEKIT_OP_ERROR(op, "pixel_centers is %d, expected 0 or 1", p.pixel_centers);
   copy_io(op, s);
-  s->conv = kernels::Conv2dGeometry{};
-  s->conv.in_h = xt.dims[1];
-  s->conv.in_w = xt.dims[2];
-  s->conv.in_c = xt.dims[3];
-  s->conv.out_h = yt.dims[1];
-  s->conv.out_w = yt.dims[2];
-  s->conv.out_c = yt.dims[3];
+  s->conv = nhwc_io_geometry(xt, yt);
   s->iparams[0] = p.pixel_centers;
   s->run = [](const Step& st) {
     const kernels::BilinearGeometry g{st.conv.in_h, st.conv.in_w, st.conv.in_c, st.conv.out_h, st.conv.out_w};
