@@ -1,7 +1,7 @@
 // Whole-detector benchmarks. BM_face_detector_model times the network alone on a fixed input
 // (bench/compare_tflite.py compares it with the TFLite interpreter); BM_face_detector_detect
 // times detect() on a real image: crop, network, decoding, NMS. The *_full_range variants run the
-// 192 x 192 full-range networks (dense and sparse; spec 1.7) the same way.
+// 192 x 192 full-range networks (dense and sparse; docs/pipeline.md 1.7) the same way.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -56,9 +56,9 @@ BENCHMARK(BM_face_detector_full_range_sparse_model)->Unit(benchmark::kMicrosecon
 
 void run_detect(benchmark::State& state, const char* file) {
   facekit::FaceDetector* d = detector(file);
-  auto img = facekit::load_image(std::string(FACEKIT_SOURCE_DIR) + "/../shared/images/skimage_astronaut.png");
+  auto img = facekit::load_image(std::string(FACEKIT_SOURCE_DIR) + "/tests/data/images/skimage_astronaut.png");
   if (!d || !img) {
-    state.SkipWithError("model or ../shared/images/skimage_astronaut.png missing");
+    state.SkipWithError("model (run tools/fetch-models.sh) or tests/data/images/skimage_astronaut.png missing");
     return;
   }
   facekit::FaceDetectorResult r;

@@ -51,14 +51,14 @@ facekit::FaceLandmarker* landmarker(facekit::FaceMeshModel model,
 
 const facekit::Image* astronaut() {
   static const auto img =
-      facekit::load_image(std::string(FACEKIT_SOURCE_DIR) + "/../shared/images/skimage_astronaut.png");
+      facekit::load_image(std::string(FACEKIT_SOURCE_DIR) + "/tests/data/images/skimage_astronaut.png");
   return img ? &*img : nullptr;
 }
 
 /// The landmarker and image, or a skip with the reason.
 bool setup(benchmark::State& state, facekit::FaceLandmarker* lm) {
   if (!lm || !astronaut()) {
-    state.SkipWithError("models (run tools/fetch-models.sh) or ../shared/images/skimage_astronaut.png missing");
+    state.SkipWithError("models (run tools/fetch-models.sh) or tests/data/images/skimage_astronaut.png missing");
     return false;
   }
   return true;

@@ -22,7 +22,7 @@ which TFLite cannot load alone because of its custom ops) and the Tasks FaceLand
 mode. MediaPipe runs its graph on its own threads, so its CPU column is the process CPU time.
 
   cmake -G Ninja -B build -DCMAKE_BUILD_TYPE=Release && ninja -C build facekit_bench
-  tools/fetch-models.sh --from ../shared/models     # facekit_bench reads weights/
+  tools/fetch-models.sh                               # facekit_bench reads weights/
   python3 bench/compare_tflite.py                     # face_detector network
   python3 bench/compare_tflite.py --what model,detect --rounds 5 --json out.json
 """
@@ -146,7 +146,7 @@ class MediaPipeTimer:
     def __init__(self, kind, models_dir):
         import cv2
         import mediapipe as mp
-        path = os.path.join(REPO, "..", "shared", "images", "skimage_astronaut.png")
+        path = os.path.join(REPO, "tests", "data", "images", "skimage_astronaut.png")
         bgr = cv2.imread(path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)  # PNG: as stb_image
         if bgr is None:
             raise SystemExit(f"error: cannot read {path}")
@@ -217,8 +217,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build-dir", default=os.path.join(REPO, "build"), help="CMake build folder (default: build)")
     ap.add_argument("--bench-binary", help="facekit_bench path (default: BUILD_DIR/bench/facekit_bench)")
-    ap.add_argument("--models-dir", default=os.path.join(REPO, "..", "shared", "models"),
-                    help="folder with the original .tflite/.task files (default: ../shared/models)")
+    ap.add_argument("--models-dir", default=os.path.join(REPO, "weights", "originals"),
+                    help="folder with the original .tflite/.task files (default: weights/originals, "
+                         "where tools/fetch-models.sh keeps them)")
     ap.add_argument("--model", action="append", choices=[m.name for m in MODELS],
                     help="model(s) to time (default: all)")
     ap.add_argument("--what", default="model",

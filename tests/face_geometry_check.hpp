@@ -1,5 +1,5 @@
 // Helpers for the tests comparing facial transformation matrices and blendshapes with
-// ../shared/golden (test_face_geometry.cpp, test_face_landmarker_full.cpp).
+// MediaPipe's goldens in tests/data/golden (test_face_geometry.cpp, test_face_landmarker_full.cpp).
 #pragma once
 
 #include <Eigen/Core>

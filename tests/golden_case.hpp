@@ -1,4 +1,4 @@
-// One ../shared/golden/*.json file with the image it describes, for the end-to-end tests.
+// One tests/data/golden/*.json file with the image it describes, for the end-to-end tests.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -14,7 +14,7 @@ namespace golden {
 
 struct Case {
   nlohmann::json json;
-  std::string image;   ///< file name in ../shared/images
+  std::string image;   ///< file name in tests/data/images
   facekit::Image pixels;
 };
 
@@ -26,7 +26,7 @@ inline Case load(const std::string& path) {
   REQUIRE_MESSAGE(in.good(), path << ": cannot open");
   c.json = nlohmann::json::parse(in);
   c.image = c.json.at("image").get<std::string>();
-  auto img = facekit::load_image(test_util::shared_path("images/" + c.image));
+  auto img = facekit::load_image(test_util::image_path(c.image));
   REQUIRE_MESSAGE(img, img.status().message());
   c.pixels = std::move(*img);
   REQUIRE(c.pixels.width == c.json.at("width").get<int>());

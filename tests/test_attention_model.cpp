@@ -1,7 +1,7 @@
 // The Attention Mesh (face_landmark_with_attention.tflite) through the converter and the executor:
 // op counts and custom-op parameters, errors on damaged custom options, and the whole model's
 // tensors against a reference made of TFLite (builtin ops) and numpy (the three custom ops, from
-// the spec): tests/gen/make_attention_golden.py, data in tests/data/attention/.
+// docs/pipeline.md 4): tests/gen/make_attention_golden.py, data in tests/data/attention/.
 #ifdef FACEKIT_HAVE_CONVERTER
 
 #include <doctest/doctest.h>
@@ -28,18 +28,6 @@ namespace {
 
 const char* kAttentionName = "face_landmark_with_attention.tflite";
 
-std::string attention_path() { return test_util::shared_path(std::string("models/") + kAttentionName); }
-
-bool read_attention(std::vector<uint8_t>* bytes) {
-  std::ifstream f(attention_path(), std::ios::binary);
-  if (!f) {
-    MESSAGE("skipped: " << attention_path() << " is missing");
-    return false;
-  }
-  bytes->assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-  return true;
-}
-
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // Converts in memory and loads the result (the bytes are kept alive with the model).
@@ -49,16 +37,14 @@ struct Loaded {
   facekit::convert::Converted converted;
 };
 
-bool convert_and_load(Loaded* out) {
-  std::vector<uint8_t> tflite;
-  if (!read_attention(&tflite)) return false;
+void convert_and_load(Loaded* out) {
+  const std::vector<uint8_t> tflite = test_util::read_original_model(kAttentionName);
   auto c = facekit::convert::convert_tflite(tflite, kAttentionName);
   REQUIRE_MESSAGE(c, c.status().message());
   auto m = facekit::Model::copy_from_bytes(c->bytes.data(), c->bytes.size());
   REQUIRE_MESSAGE(m, m.status().message());
   out->model = std::make_shared<const facekit::Model>(std::move(*m));
   out->converted = std::move(*c);
-  return true;
 }
 
 std::vector<const facekit::OpInfo*> ops_of(const facekit::Model& m, facekit::OpType t) {
@@ -72,7 +58,7 @@ std::vector<const facekit::OpInfo*> ops_of(const facekit::Model& m, facekit::OpT
 
 TEST_CASE("attention model: converts with its MediaPipe custom ops lowered to library ops") {
   Loaded l;
-  if (!convert_and_load(&l)) return;
+  convert_and_load(&l);
   const auto& c = l.converted;
   CHECK(c.kind == "face_landmarks_attention");
   const std::map<std::string, int> want = {
@@ -91,7 +77,7 @@ TEST_CASE("attention model: converts with its MediaPipe custom ops lowered to li
   const facekit::Model& m = *l.model;
   CHECK(m.kind() == "face_landmarks_attention");
   CHECK(m.outputs().size() == 7);
-  // Landmarks2TransformMatrix: lips, left eye, right eye (spec 4.2).
+  // Landmarks2TransformMatrix: lips, left eye, right eye (docs/pipeline.md 4.2).
   const auto l2t = ops_of(m, facekit::OpType::landmarks_to_transform_matrix);
   REQUIRE(l2t.size() == 3);
   const int left[] = {61, 33, 362}, right[] = {291, 133, 263}, count[] = {80, 71, 71}, first[] = {61, 33, 263};
@@ -128,8 +114,7 @@ TEST_CASE("attention model: converts with its MediaPipe custom ops lowered to li
 }
 
 TEST_CASE("attention model: damaged custom options give an error naming the op") {
-  std::vector<uint8_t> tflite;
-  if (!read_attention(&tflite)) return;
+  const std::vector<uint8_t> tflite = test_util::read_original_model(kAttentionName);
   auto g = facekit::convert::read_tflite(tflite, kAttentionName);
   REQUIRE_MESSAGE(g, g.status().message());
   const facekit::convert::SourceOp& l2t = g->ops[192];
@@ -173,7 +158,7 @@ TEST_CASE("attention model: damaged custom options give an error naming the op")
 
 TEST_CASE("attention model: tensors match TFLite (builtin ops) + numpy (custom ops)") {
   Loaded l;
-  if (!convert_and_load(&l)) return;
+  convert_and_load(&l);
   auto program = facekit::Program::create(l.model);
   REQUIRE_MESSAGE(program, program.status().message());
   facekit::Session session(*program);

@@ -2,7 +2,7 @@
 //  * tensor level: against the TFLite interpreter's reference kernels on real and random inputs
 //    (tests/data/blendshapes, made by tests/gen/make_blendshapes_golden.py); issue 4's bound,
 //    max abs error <= 1e-5, for the SIMD build and for the scalar kernels;
-//  * pipeline level: fed MediaPipe's own landmarks through the spec-6 input rule (C++,
+//  * pipeline level: fed MediaPipe's own landmarks through the input rule of docs/pipeline.md 6 (C++,
 //    landmarks/blendshape_tables.hpp), the scores match MediaPipe's golden blendshapes within 0.01;
 //  * what the converter made of it (ops, metadata).
 #include <doctest/doctest.h>
@@ -66,12 +66,12 @@ TEST_CASE("blendshape tables: 146 distinct landmarks of 478, 52 names as MediaPi
   CHECK(std::string(facekit::kBlendshapeNames[0]) == "_neutral");
   CHECK(std::string(facekit::kBlendshapeNames[9]) == "eyeBlinkLeft");
   CHECK(std::string(facekit::kBlendshapeNames[51]) == "noseSneerRight");
-  // The same order as the golden category names and as the shared tables.
-  const json tables = read_json(test_util::shared_path("docs/face-pipeline-tables.json")).at("blendshapes");
-  REQUIRE(tables.at("input_landmark_indices").size() == std::size_t(facekit::kBlendshapeLandmarkCount));
-  for (int k = 0; k < facekit::kBlendshapeLandmarkCount; ++k)
-    CHECK(tables.at("input_landmark_indices")[std::size_t(k)].get<int>() == idx[std::size_t(k)]);
-  const json golden = read_json(test_util::shared_path("golden/skimage_astronaut.json"));
+  // The same order as MediaPipe's compiled table (tests/gen/make_mediapipe_tables.py) and as the
+  // golden category names.
+  const json tables = read_json(test_util::data_path("mediapipe_tables.json")).at("blendshape_landmark_indices");
+  REQUIRE(tables.size() == std::size_t(facekit::kBlendshapeLandmarkCount));
+  for (int k = 0; k < facekit::kBlendshapeLandmarkCount; ++k) CHECK(tables[std::size_t(k)].get<int>() == idx[std::size_t(k)]);
+  const json golden = read_json(test_util::data_path("golden/skimage_astronaut.json"));
   const json& shapes = golden.at("landmarker").at("faces").at(0).at("blendshapes");
   REQUIRE(shapes.size() == std::size_t(facekit::kBlendshapeCount));
   for (int k = 0; k < facekit::kBlendshapeCount; ++k) {
@@ -125,7 +125,7 @@ TEST_CASE("blendshapes from MediaPipe's own landmarks match MediaPipe's scores (
   double worst = 0;
   for (const json& c : manifest.at("cases")) {
     if (c.at("kind") != "golden_landmarks") continue;
-    const json g = read_json(test_util::shared_path("golden/" + c.at("golden").get<std::string>()));
+    const json g = read_json(test_util::data_path("golden/" + c.at("golden").get<std::string>()));
     const json& face = g.at("landmarker").at("faces").at(c.at("face").get<std::size_t>());
     const std::string name = c.at("name");
     CAPTURE(name);

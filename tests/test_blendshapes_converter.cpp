@@ -150,11 +150,8 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 }  // namespace
 
 TEST_CASE("converter: the blendshape network lowers to layer_norm / token_dense / conv2d") {
-  const std::string task = test_util::shared_path("models/face_landmarker.task");
-  if (!std::filesystem::exists(task)) {
-    MESSAGE("skipped: no " << task);
-    return;
-  }
+  const std::string task = test_util::original_model_path("face_landmarker.task");
+  REQUIRE_MESSAGE(std::filesystem::exists(task), task << " is missing: " << test_util::kFetchModels);
   Expected<std::vector<BundleMember>> members = read_task_bundle(task);
   REQUIRE_MESSAGE(members, members.status().message());
   const BundleMember* bs = nullptr;

@@ -1,7 +1,7 @@
-// Detector post-processing (pipeline spec 1.2-1.6): SSD anchors, tensor decoding, weighted NMS,
+// Detector post-processing (docs/pipeline.md 1.2-1.6): SSD anchors, tensor decoding, weighted NMS,
 // letterbox removal and MediaPipe Tasks' pixel boxes. Hand-made tensors with known answers, and
-// the detector's real outputs on spec-exact letterboxes (tests/data/crops/detector_rows.json,
-// from tests/gen/make_crop_golden.py) against MediaPipe's own detections (../shared/golden).
+// the detector's real outputs on MediaPipe-exact letterboxes (tests/data/crops/detector_rows.json,
+// from tests/gen/make_crop_golden.py) against MediaPipe's own detections (tests/data/golden).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -86,7 +86,7 @@ FakeModel short_range_metadata() {
 // ---------------------------------------------------------------------------------------------
 // Anchors
 
-TEST_CASE("anchors: short range, 896 anchors at the spec's centres") {
+TEST_CASE("anchors: short range, 896 anchors at MediaPipe's centres") {
   const auto a = generate_ssd_anchors(SsdAnchorOptions::short_range());
   REQUIRE(a.size() == 896);
   for (int i = 0; i < 896; ++i) {
@@ -396,7 +396,7 @@ TEST_CASE("projection: letterbox removal and rotated matrices") {
   CHECK(e.height == doctest::Approx(0.5).epsilon(1e-5));
 }
 
-TEST_CASE("projection: pixel boxes truncate toward zero and clamp (spec 1.6)") {
+TEST_CASE("projection: pixel boxes truncate toward zero and clamp (docs/pipeline.md 1.6)") {
   PixelBox b = to_pixel_box(box(0.4999f, 0.25f, 0.3333f, 0.5f, 1), 100, 80);
   CHECK(b.x == 49);
   CHECK(b.y == 20);
@@ -443,7 +443,7 @@ TEST_CASE("post-processing of real detector outputs matches MediaPipe's FaceDete
     REQUIRE(p);
     const Matrix4 m = crop_to_image_matrix(p->roi, W, H);
 
-    std::ifstream gin(test_util::shared_path("golden/" + name.substr(0, name.rfind('.')) + ".json"));
+    std::ifstream gin(test_util::data_path("golden/" + name.substr(0, name.rfind('.')) + ".json"));
     REQUIRE(gin.good());
     const json gold = json::parse(gin).at("detector").at("detections");
     REQUIRE(merged.size() == gold.size());

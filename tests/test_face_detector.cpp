@@ -20,7 +20,7 @@ facekit::FaceDetector make_detector(const facekit::FaceDetectorOptions& o = {}) 
 
 TEST_CASE("face detector: a second detect() on a same-sized image allocates nothing") {
   facekit::FaceDetector det = make_detector();
-  auto img = facekit::load_image(test_util::shared_path("images/skimage_astronaut.png"));
+  auto img = facekit::load_image(test_util::image_path("skimage_astronaut.png"));
   REQUIRE_MESSAGE(img, img.status().message());
   facekit::FaceDetectorResult result;
   REQUIRE(det.detect(img->view(), result));

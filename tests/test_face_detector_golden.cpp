@@ -1,10 +1,10 @@
-// End to end against MediaPipe: on every image in ../shared/images, FaceDetector must find the
-// faces that MediaPipe Tasks' FaceDetector found (../shared/golden/*.json, field "detector",
+// End to end against MediaPipe: on every image in tests/data/images, FaceDetector must find the
+// faces that MediaPipe Tasks' FaceDetector found (tests/data/golden/*.json, field "detector",
 // options min_detection_confidence 0.5, min_suppression_threshold 0.3).
 //
 // Bounds (issue 2): same face count; box IoU >= 0.98 with its match; keypoints within 1% of the
-// box width; score within 0.01. The spec's CPU crop reproduces MediaPipe to float32 rounding, so
-// we also report the worst differences seen.
+// box width; score within 0.01. The CPU crop is MediaPipe's, so the outputs agree up to float32
+// rounding; the worst differences seen are reported too.
 #include <doctest/doctest.h>
 
 #include <dirent.h>
@@ -76,7 +76,7 @@ TEST_CASE("face detector matches MediaPipe Tasks FaceDetector on every shared im
     REQUIRE(result.detections.size() == gold.size());
     std::vector<bool> used(result.detections.size(), false);
     for (const GoldenFace& gf : gold) {
-      // Match by best IoU, as ../shared/tools/compare_golden.py does.
+      // Match by best IoU.
       int best = -1;
       double best_iou = 0;
       for (std::size_t j = 0; j < result.detections.size(); ++j) {

@@ -1,5 +1,5 @@
 // The facial transformation matrix (landmarks/face_geometry.hpp, weights/face_geometry.fkm):
-//  * the converted canonical geometry (spec 7.1 values);
+//  * the converted canonical geometry (docs/pipeline.md 7.1 values);
 //  * fed MediaPipe's own landmarks (golden landmarker.faces[i].landmarks), the matrix matches
 //    MediaPipe's golden matrix within 1 degree of rotation and 1% of translation (issue 4), for
 //    every face of every shared image; the worst figures are reported;
@@ -41,7 +41,7 @@ std::shared_ptr<const facekit::Model> load_geometry_model() {
 
 }  // namespace
 
-TEST_CASE("face geometry: the converted canonical model (spec 7.1)") {
+TEST_CASE("face geometry: the converted canonical model (docs/pipeline.md 7.1)") {
   auto model = load_geometry_model();
   REQUIRE_MESSAGE(model, "weights/face_geometry.fkm is missing");
   CHECK(model->kind() == "face_geometry");
@@ -52,7 +52,7 @@ TEST_CASE("face geometry: the converted canonical model (spec 7.1)") {
   const float total = std::accumulate(g->weights().begin(), g->weights().end(), 0.0f);
   CHECK(total == doctest::Approx(1.055).epsilon(1e-3));
   const float* v = g->canonical_vertices();
-  // Symmetric eye corners, nose tip in front (the spec's decoded values).
+  // Symmetric eye corners, nose tip in front (the values decoded from the .binarypb).
   CHECK(v[3 * 263 + 0] == doctest::Approx(4.4459).epsilon(1e-4));
   CHECK(v[3 * 33 + 0] == doctest::Approx(-4.4459).epsilon(1e-4));
   CHECK(v[3 * 4 + 2] == doctest::Approx(7.5866).epsilon(1e-4));

@@ -21,7 +21,7 @@ facekit::FaceLandmarker make_landmarker(const facekit::FaceLandmarkerOptions& o 
 }
 
 facekit::Image load_shared(const std::string& name) {
-  auto img = facekit::load_image(test_util::shared_path("images/" + name));
+  auto img = facekit::load_image(test_util::image_path(name));
   REQUIRE_MESSAGE(img, img.status().message());
   return std::move(*img);
 }

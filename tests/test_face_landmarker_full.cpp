@@ -40,7 +40,7 @@ facekit::FaceLandmarker make_full(const facekit::FaceLandmarkerOptions& o) {
 }
 
 facekit::Image load_shared(const std::string& name) {
-  auto img = facekit::load_image(test_util::shared_path("images/" + name));
+  auto img = facekit::load_image(test_util::image_path(name));
   REQUIRE_MESSAGE(img, img.status().message());
   return std::move(*img);
 }
@@ -260,7 +260,7 @@ TEST_CASE("face landmarker: video mode allocates nothing per frame, also when a 
 #ifdef FACEKIT_CLI
 TEST_CASE("facekit landmarks --json --blendshapes --matrix writes both fields per face") {
   const std::string cmd = std::string(FACEKIT_CLI) + " landmarks " +
-                          test_util::shared_path("images/reaction_close_eyes.jpeg") + " --models " +
+                          test_util::image_path("reaction_close_eyes.jpeg") + " --models " +
                           FACEKIT_WEIGHTS_DIR + " --json --blendshapes --matrix";
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
@@ -282,7 +282,7 @@ TEST_CASE("facekit landmarks --json --blendshapes --matrix writes both fields pe
   CHECK(m[11].get<double>() < 0.0);  // row-major: z translation, in front of the camera
   // Without the flags neither field appears.
   const std::string plain = std::string(FACEKIT_CLI) + " landmarks " +
-                            test_util::shared_path("images/reaction_close_eyes.jpeg") + " --models " +
+                            test_util::image_path("reaction_close_eyes.jpeg") + " --models " +
                             FACEKIT_WEIGHTS_DIR + " --json";
   p = popen(plain.c_str(), "r");
   REQUIRE(p != nullptr);

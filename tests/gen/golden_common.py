@@ -34,3 +34,17 @@ def exit_code(failures):
     for msg in failures:
         print(f"FAIL: {msg}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def add_input_args(ap):
+    """--models, --images and --golden, defaulting to where the repository keeps them."""
+    import os as _os
+    repo = _os.path.normpath(_os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "..", ".."))
+    ap.add_argument("--models", default=_os.path.join(repo, "weights", "originals"),
+                    help="folder with the original model files (default: weights/originals, "
+                         "filled by tools/fetch-models.sh)")
+    ap.add_argument("--images", default=_os.path.join(repo, "tests", "data", "images"),
+                    help="folder with the test images (default: tests/data/images)")
+    ap.add_argument("--golden", default=_os.path.join(repo, "tests", "data", "golden"),
+                    help="folder with MediaPipe's goldens (default: tests/data/golden, made by "
+                         "make_mediapipe_golden.py)")

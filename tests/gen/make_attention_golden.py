@@ -8,8 +8,8 @@ TransformTensorBilinear, TransformLandmarks) are not in the interpreter. So the 
     of the model with the 11 custom ops and the 5 final RESHAPEs removed; the custom ops' outputs
     (the three 4x4 matrices, the three 16x16x32 crops) become extra graph inputs, the tensors
     around them extra graph outputs;
-  * the custom ops are computed here in numpy, in float64, straight from the spec
-    (../shared/docs/face-pipeline-spec.md, section 4.3-4.5), independently of the C++ kernels.
+  * the custom ops are computed here in numpy, in float64, straight from MediaPipe's rules
+    (docs/pipeline.md 4.3-4.5), independently of the C++ kernels.
 
 Run 1 (crops = 0) gives the mesh, the 48x48 feature map and the 0.25-scaled landmarks; numpy
 builds the matrices and the crops; run 2 feeds them and gives the heads' outputs, which numpy
@@ -38,10 +38,10 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
-MODEL = os.path.normpath(os.path.join(REPO, "..", "shared", "models", "face_landmark_with_attention.tflite"))
+MODEL = os.path.join(REPO, "weights", "originals", "face_landmark_with_attention.tflite")
 OUT = os.path.join(REPO, "tests", "data", "attention")
 
-# Custom ops of the model (operator index, kind); spec section 4.1.
+# Custom ops of the model (operator index, kind); docs/pipeline.md 4.1.
 L2T_OPS = [192, 193, 194]
 TTB_OPS = [195, 196, 197]
 TL_OPS = [701, 702, 703, 704, 705]
@@ -55,7 +55,7 @@ def custom_options(model, op):
 
 
 def l2t(landmarks, o):
-    """Landmarks2TransformMatrix v2 in float64 (spec 4.3). landmarks: [N, 3]."""
+    """Landmarks2TransformMatrix v2 in float64 (docs/pipeline.md 4.3). landmarks: [N, 3]."""
     lm = landmarks.astype(np.float64)
     L, R = lm[o["left_rotation_idx"]], lm[o["right_rotation_idx"]]
     rot = o.get("target_rotation_radians", 0.0) - math.atan2(R[1] - L[1], R[0] - L[0])
@@ -78,7 +78,7 @@ def l2t(landmarks, o):
 
 
 def ttb(data, m, oh, ow):
-    """TransformTensorBilinear v2 in float64 (spec 4.4). data: [H, W, C]."""
+    """TransformTensorBilinear v2 in float64 (docs/pipeline.md 4.4). data: [H, W, C]."""
     H, W, C = data.shape
     d = data.astype(np.float64)
     out = np.zeros((oh, ow, C), np.float64)
@@ -98,7 +98,7 @@ def ttb(data, m, oh, ow):
 
 
 def tl(points, m):
-    """TransformLandmarks v2 (spec 4.5). points: [N, 2]."""
+    """TransformLandmarks v2 (docs/pipeline.md 4.5). points: [N, 2]."""
     p = points.astype(np.float64)
     return np.stack([m[0, 0] * p[:, 0] + m[0, 1] * p[:, 1] + m[0, 3],
                      m[1, 0] * p[:, 0] + m[1, 1] * p[:, 1] + m[1, 3]], axis=1)
@@ -190,7 +190,7 @@ def main():
     run_case("random", rnd, buf, report)
     import ai_edge_litert
     manifest = {"model_sha256": hashlib.sha256(buf).hexdigest(), "cases": report,
-                "reference": "TFLite BUILTIN_REF for builtin ops, numpy float64 for the custom ops (spec 4.3-4.5)",
+                "reference": "TFLite BUILTIN_REF for builtin ops, numpy float64 for the custom ops (docs/pipeline.md 4.3-4.5)",
                 "ai_edge_litert": getattr(ai_edge_litert, "__version__", "?")}
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)

@@ -8,9 +8,9 @@ Runs face_blendshapes.tflite (a member of face_landmarker.task) in the TFLite in
   <case>.output.npy    float32 [52]      the 52 blendshape scores
   manifest.json        cases, formulas, model sha256, runtime versions, XNNPACK vs reference
 
-Real cases follow the face pipeline spec, section 6: the 146 landmarks
-face-pipeline-tables.json["blendshapes"]["input_landmark_indices"] of each face MediaPipe found
-in ../shared/golden/<image>.json (`landmarker.faces[i].landmarks`, normalised x, y), scaled to
+Real cases follow docs/pipeline.md 6: the 146 landmarks
+tests/data/mediapipe_tables.json["blendshape_landmark_indices"] of each face MediaPipe found
+in tests/data/golden/<image>.json (`landmarker.faces[i].landmarks`, normalised x, y), scaled to
 pixels as float32(x) * float32(width), float32(y) * float32(height); z is dropped. Random cases
 scatter 146 points over an image-sized box (numpy's PCG64 with the seed in the manifest); the
 inputs are stored, so C++ needs no generator.
@@ -32,7 +32,7 @@ import zipfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_common import exit_code, load_stored, sha256, write_manifest  # noqa: E402
+from golden_common import add_input_args, exit_code, load_stored, sha256, write_manifest  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -77,8 +77,7 @@ def landmarks_to_input(landmarks, indices, width, height):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--shared", default=os.path.join(REPO, "..", "shared"),
-                    help="folder with models/, golden/ and docs/ (default: ../shared beside the repo)")
+    add_input_args(ap)
     ap.add_argument("--out", default=os.path.join(REPO, "tests", "data", "blendshapes"),
                     help="output folder (default: tests/data/blendshapes)")
     ap.add_argument("--check", action="store_true",
@@ -88,25 +87,25 @@ def main():
     from ai_edge_litert import interpreter as litert
     import ai_edge_litert
 
-    task = os.path.join(args.shared, "models", "face_landmarker.task")
+    task = os.path.join(args.models, "face_landmarker.task")
     try:
         with zipfile.ZipFile(task) as z:
             model = z.read("face_blendshapes.tflite")
         task_sha = sha256(open(task, "rb").read())
     except (OSError, KeyError, zipfile.BadZipFile) as e:
         sys.exit(f"error: cannot read face_blendshapes.tflite from {task}: {e}")
-    with open(os.path.join(args.shared, "docs", "face-pipeline-tables.json")) as f:
-        tables = json.load(f)["blendshapes"]
-    indices = tables["input_landmark_indices"]
-    names = tables["output_names"]
-    if len(indices) != POINTS or len(names) != SCORES:
-        sys.exit(f"error: tables give {len(indices)} indices and {len(names)} names")
+    # MediaPipe's own table (make_mediapipe_tables.py read it out of the compiled library).
+    with open(os.path.join(REPO, "tests", "data", "mediapipe_tables.json")) as f:
+        indices = json.load(f)["blendshape_landmark_indices"]
+    if len(indices) != POINTS:
+        sys.exit(f"error: tests/data/mediapipe_tables.json gives {len(indices)} blendshape landmarks")
 
     xnn = Runner(model, litert.OpResolverType.AUTO)
     ref = Runner(model, litert.OpResolverType.BUILTIN_REF)
 
     cases = []  # (entry, input)
-    golden_dir = os.path.join(args.shared, "golden")
+    names = None  # MediaPipe's category names, from the goldens
+    golden_dir = args.golden
     for fname in sorted(os.listdir(golden_dir)):
         if not fname.endswith(".json"):
             continue
@@ -122,6 +121,7 @@ def main():
             else:
                 x = landmarks_to_input(face["landmarks"], indices, g["width"], g["height"])
             mp = np.array([b["score"] for b in face["blendshapes"]], dtype=np.float64)
+            names = names or [b["categoryName"] for b in face["blendshapes"]]
             cases.append((entry, x, mp))
     for name, seed, w, h in RANDOM_CASES:
         entry = {"name": name, "kind": "random", "seed": seed, "box": [w, h], "input": f"{name}.input.npy",
@@ -181,8 +181,8 @@ def main():
             "mediapipe_golden_vs_ref_max_abs_diff": worst_mp,
             "input": {"shape": [1, POINTS, 2], "stored_shape": [POINTS, 2], "dtype": "float32",
                       "from_landmarks": "row k = (float32(x) * float32(width), float32(y) * float32(height)) of "
-                                        "landmark input_landmark_indices[k] (face-pipeline-tables.json, "
-                                        "blendshapes); pixels, z dropped (spec section 6)"},
+                                        "landmark blendshape_landmark_indices[k] "
+                                        "(tests/data/mediapipe_tables.json); pixels, z dropped (docs/pipeline.md 6)"},
             "output": {"shape": [SCORES], "dtype": "float32", "names": names},
             "cases": [e for e, _, _ in cases],
         }

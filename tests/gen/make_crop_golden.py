@@ -2,9 +2,9 @@
 """Golden 8-bit crops for facekit's MediaPipe-exact CPU crop (tests/test_image.cpp).
 
 MediaPipe's CPU ImageToTensorCalculator crops with OpenCV's fixed-point warpPerspective
-(pipeline spec section 0.3 step 4). Newer OpenCV releases send warpPerspective INTER_LINEAR on
+(docs/pipeline.md 0.3 step 4). Newer OpenCV releases send warpPerspective INTER_LINEAR on
 8-bit images to floating-point kernels, so the golden crops do not rely on cv2: they are made by
-a straightforward numpy implementation of the spec's rules (float32 corners, 8x8 LU with the
+a straightforward numpy implementation of MediaPipe's rules (float32 corners, 8x8 LU with the
 division in the back substitution, closed-form 3x3 inverse, blocks, cvRound half-to-even to
 1/32 pixel, integer weights, (sum + 16384) >> 15, borders). Two cross-checks are recorded per
 case in cases.json ("differing_bytes"), plus one for information:
@@ -19,11 +19,11 @@ case in cases.json ("differing_bytes"), plus one for information:
   python3 tests/gen/make_crop_golden.py --check      # recompute and compare, write nothing
   python3 tests/gen/make_crop_golden.py --verify-detector
       # also letterbox the PNG images to 128x128 with these rules, run face_detector.tflite
-      # (ai_edge_litert) and compare the best score with MediaPipe's (../shared/golden)
+      # (ai_edge_litert) and compare the best score with MediaPipe's (tests/data/golden)
 
 Output (tests/data/crops/): one PNG per case (lossless RGB8, decoded by the C++ test with
 facekit::load_image, i.e. stb_image), cases.json with every ROI as float32 values written
-as exact decimals, and detector_rows.json: the detector's outputs on the spec-exact letterbox
+as exact decimals, and detector_rows.json: the detector's outputs on the MediaPipe-exact letterbox
 of a few PNG images (only anchors with a logit >= -1), for the post-processing test.
 """
 import argparse
@@ -36,6 +36,9 @@ import zlib
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from golden_common import add_input_args  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 F32 = np.float32
@@ -43,7 +46,7 @@ INT_MIN, INT_MAX = -2147483648, 2147483647
 
 
 # ---------------------------------------------------------------------------------------------
-# The spec rules (section 0.3 step 4), in numpy. Python floats are IEEE doubles; numpy float32
+# MediaPipe's CPU crop rules (docs/pipeline.md 0.3 step 4), in numpy. Python floats are IEEE doubles; numpy float32
 # scalars round every operation to float32; nothing is fused.
 
 def box_points(cx, cy, w, h, theta):
@@ -294,7 +297,7 @@ CASES = [
     ("astronaut_upscale_rot", "skimage_astronaut.png", (224.0, 130.0, 40.0, 52.0, 2.9), (64, 64), "replicate"),
     ("astronaut_downscale", "skimage_astronaut.png", (256.0, 256.0, 512.0, 512.0, 0.0), (64, 64), "zero"),
     ("happy_face_roi", "emotion_happy.png", (223.5, 300.5, 333.0 * 1.5, 333.0 * 1.5, 0.1234), (64, 64), "replicate"),
-    # Detector letterboxes of non-square images (the 1/64-pixel tie case of spec section 10).
+    # Detector letterboxes of non-square images (the 1/64-pixel tie case of docs/pipeline.md 10).
     ("noface_letterbox128", "crop_no_face.png", "letterbox", (128, 128), "zero"),
 ]
 
@@ -310,7 +313,7 @@ def synthetic_image(W, H):
 
 
 # Synthetic-image cases, checked by CRC-32 of the crop: the detector letterbox for every image
-# size in ../shared/golden plus odd sizes, the full-range letterbox, and landmark-style crops.
+# size in tests/data/golden plus odd sizes, the full-range letterbox, and landmark-style crops.
 GOLDEN_SIZES = [(112, 112), (448, 448), (250, 250), (325, 402), (140, 141), (427, 524), (680, 366),
                 (640, 821), (700, 934), (402, 325), (512, 512), (1280, 886)]
 SYNTH_CASES = (
@@ -351,11 +354,11 @@ def build_synthetic():
     return out
 
 
-def build(shared):
+def build(args):
     import cv2
     out = []
     for name, image, roi, (n_w, n_h), border in CASES:
-        img = load_rgb(os.path.join(shared, "images", image))
+        img = load_rgb(os.path.join(args.images, image))
         H, W = img.shape[:2]
         if roi == "letterbox":
             roi = letterbox_roi(W, H, n_w, n_h)
@@ -386,10 +389,10 @@ def build(shared):
     return out
 
 
-def detector_interpreter(shared, reference_kernels=False):
+def detector_interpreter(args, reference_kernels=False):
     import zipfile
     from ai_edge_litert import interpreter as litert
-    with zipfile.ZipFile(os.path.join(shared, "models", "face_landmarker.task")) as z:
+    with zipfile.ZipFile(os.path.join(args.models, "face_landmarker.task")) as z:
         model = z.read("face_detector.tflite")
     kind = litert.OpResolverType.BUILTIN_REF if reference_kernels else litert.OpResolverType.AUTO
     it = litert.Interpreter(model_content=model, num_threads=1, experimental_op_resolver_type=kind)
@@ -415,33 +418,33 @@ ROW_MIN_LOGIT = -1.0
 ROW_IMAGES = ["Tom_Hanks_54745.png", "emotion_happy.png", "skimage_astronaut.png", "crop_no_face.png"]
 
 
-def build_detector_rows(shared):
-    it, sha = detector_interpreter(shared, reference_kernels=True)
+def build_detector_rows(args):
+    it, sha = detector_interpreter(args, reference_kernels=True)
     images = []
     for name in ROW_IMAGES:
-        img = load_rgb(os.path.join(shared, "images", name))
+        img = load_rgb(os.path.join(args.images, name))
         H, W = img.shape[:2]
         crop, _ = spec_crop(img, letterbox_roi(W, H, 128, 128), 128, 128, "zero")
         boxes, scores = run_detector(it, crop)
         rows = [{"anchor": int(i), "logit": f32_exact(scores[i]), "regressors": [f32_exact(v) for v in boxes[i]]}
                 for i in np.nonzero(scores >= ROW_MIN_LOGIT)[0]]
         images.append({"image": name, "width": W, "height": H, "rows": rows})
-    return {"description": "face_detector.tflite outputs (TFLite BUILTIN_REF kernels) on the spec-exact 128x128 "
+    return {"description": "face_detector.tflite outputs (TFLite BUILTIN_REF kernels) on the MediaPipe-exact 128x128 "
                            "letterboxes of these images; anchors with logit >= %g only (others: -100)" % ROW_MIN_LOGIT,
             "model_sha256": sha, "num_anchors": 896, "images": images}
 
 
-def verify_detector(shared):
+def verify_detector(args):
     """Best detector score on letterboxed crops made by these rules vs MediaPipe's golden scores."""
-    it, _ = detector_interpreter(shared)
+    it, _ = detector_interpreter(args)
     worst = 0.0
-    for f in sorted(os.listdir(os.path.join(shared, "golden"))):
+    for f in sorted(os.listdir(os.path.join(args.golden))):
         if not f.endswith(".json"):
             continue
-        g = json.load(open(os.path.join(shared, "golden", f)))
+        g = json.load(open(os.path.join(args.golden, f)))
         if not g["image"].endswith(".png"):
             continue  # JPEG decoding differs between cv2 and stb_image
-        img = load_rgb(os.path.join(shared, "images", g["image"]))
+        img = load_rgb(os.path.join(args.images, g["image"]))
         H, W = img.shape[:2]
         crop, _ = spec_crop(img, letterbox_roi(W, H, 128, 128), 128, 128, "zero")
         _, raw = run_detector(it, crop)
@@ -457,14 +460,14 @@ def verify_detector(shared):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--shared", default=os.path.join(REPO, "..", "shared"))
+    add_input_args(ap)
     ap.add_argument("--out", default=os.path.join(REPO, "tests", "data", "crops"))
     ap.add_argument("--check", action="store_true", help="recompute and compare with the stored files")
     ap.add_argument("--verify-detector", action="store_true")
     args = ap.parse_args()
     import cv2
 
-    results = build(args.shared)
+    results = build(args)
     for e, _ in results:
         d = e["differing_bytes"]
         print(f"{e['name']:26s} {e['out_width']}x{e['out_height']} {e['border']:9s} ties {e['rounding_ties']:4d}  "
@@ -477,10 +480,10 @@ def main():
               f"differing bytes: cv2 {d['cv2_boxPoints_getPerspectiveTransform_warpPerspective']}, "
               f"LU-reciprocal {d['lu_reciprocal_variant']}")
     if args.verify_detector:
-        verify_detector(args.shared)
+        verify_detector(args)
 
     manifest = {
-        "description": "Golden 8-bit RGB crops by the MediaPipe CPU crop rules (pipeline spec 0.3 step 4), "
+        "description": "Golden 8-bit RGB crops by the MediaPipe CPU crop rules (docs/pipeline.md 0.3 step 4), "
                        "made by tests/gen/make_crop_golden.py with numpy; differing_bytes records the "
                        "cross-checks against OpenCV " + cv2.__version__ + ".",
         "opencv": cv2.__version__, "numpy": np.__version__,
@@ -488,7 +491,7 @@ def main():
         "synthetic_pattern": synthetic_image.__doc__.split("\n", 1)[1].strip(),
         "synthetic_cases": synth,
     }
-    rows = build_detector_rows(args.shared)
+    rows = build_detector_rows(args)
     if args.check:
         if json.load(open(os.path.join(args.out, "detector_rows.json"))) != json.loads(json.dumps(rows)):
             sys.exit("error: stored detector_rows.json differs")

@@ -30,7 +30,7 @@ import zipfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_common import exit_code, load_stored, sha256, write_manifest  # noqa: E402
+from golden_common import add_input_args, exit_code, load_stored, sha256, write_manifest  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -43,7 +43,7 @@ SIZE = 128
 TOLERANCE = 1e-5
 OUTPUT_NAMES = ("regressors", "classificators")
 
-# (case name, image file in shared/images)
+# (case name, image file in tests/data/images)
 IMAGE_CASES = [
     ("astronaut", "skimage_astronaut.png"),
     ("emotion_happy", "emotion_happy.png"),
@@ -133,8 +133,7 @@ class Runner:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--shared", default=os.path.join(REPO, "..", "shared"),
-                    help="folder with models/ and images/ (default: ../shared beside the repo)")
+    add_input_args(ap)
     ap.add_argument("--task", help="face_landmarker.task (default: SHARED/models/face_landmarker.task)")
     ap.add_argument("--out", default=os.path.join(REPO, "tests", "data", "detector"),
                     help="output folder (default: tests/data/detector)")
@@ -146,7 +145,7 @@ def main():
     import ai_edge_litert
     import cv2
 
-    task = args.task or os.path.join(args.shared, "models", "face_landmarker.task")
+    task = args.task or os.path.join(args.models, "face_landmarker.task")
     try:
         with zipfile.ZipFile(task) as z:
             model = z.read("face_detector.tflite")
@@ -165,7 +164,7 @@ def main():
         if args.check:
             crop = load_stored(os.path.join(args.out, entry["input"]), np.uint8, (SIZE, SIZE, 3))
         else:
-            crop, info = letterbox(load_rgb(os.path.join(args.shared, "images", image)), SIZE)
+            crop, info = letterbox(load_rgb(os.path.join(args.images, image)), SIZE)
             entry["crop"] = info
         cases.append((entry, crop, u8_to_input(crop)))
     for name, seed in RANDOM_CASES:

@@ -25,7 +25,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_common import exit_code, load_stored, sha256, write_manifest  # noqa: E402
+from golden_common import add_input_args, exit_code, load_stored, sha256, write_manifest  # noqa: E402
 from make_detector_golden import RANDOM_SPEC, letterbox, load_rgb, u8_to_input, xorshift32_stream  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -71,7 +71,7 @@ def make_variant(variant, args, failures):
     import ai_edge_litert
     import cv2
 
-    path = os.path.join(args.shared, "models", VARIANTS[variant])
+    path = os.path.join(args.models, VARIANTS[variant])
     try:
         model = open(path, "rb").read()
     except OSError as e:
@@ -86,7 +86,7 @@ def make_variant(variant, args, failures):
         if args.check:
             crop = load_stored(os.path.join(out_dir, entry["input"]), np.uint8, (SIZE, SIZE, 3))
         else:
-            crop, info = letterbox(load_rgb(os.path.join(args.shared, "images", image)), SIZE)
+            crop, info = letterbox(load_rgb(os.path.join(args.images, image)), SIZE)
             entry["crop"] = info
         cases.append((entry, crop, u8_to_input(crop)))
     for name, seed in RANDOM_CASES:
@@ -143,8 +143,7 @@ def make_variant(variant, args, failures):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--shared", default=os.path.join(REPO, "..", "shared"),
-                    help="folder with models/ and images/ (default: ../shared beside the repo)")
+    add_input_args(ap)
     ap.add_argument("--out", default=os.path.join(REPO, "tests", "data", "full_range"),
                     help="output folder (default: tests/data/full_range)")
     ap.add_argument("--variant", choices=sorted(VARIANTS) + ["all"], default="all")

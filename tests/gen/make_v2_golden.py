@@ -9,8 +9,8 @@ Runs face_landmarks_detector.tflite (a member of face_landmarker.task) in the TF
                          presence [1,1,1,1] (logit), tongue_out [1,1] (sigmoid applied)
   manifest.json          cases, crops, seeds, formulas, model sha256, runtime versions
 
-Image cases: a face ROI as MediaPipe's FaceLandmarker builds it (spec 2.1: the detection box of
-../shared/golden/<image>.json scaled 1.5, turned from keypoint 0 to keypoint 1, not squared),
+Image cases: a face ROI as MediaPipe's FaceLandmarker builds it (docs/pipeline.md 2.1: the detection box of
+tests/data/golden/<image>.json scaled 1.5, turned from keypoint 0 to keypoint 1, not squared),
 resampled into 256 x 256 by cv2.warpAffine (bilinear, BORDER_REPLICATE, output pixel (i, j) at
 source centre + R(theta) (-w/2 + i w/256, -h/2 + j h/256)). The crop only has to be a realistic
 face crop: the C++ test feeds the stored bytes, it does not re-crop.
@@ -35,7 +35,7 @@ import zipfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_common import exit_code, load_stored, sha256, write_manifest  # noqa: E402
+from golden_common import add_input_args, exit_code, load_stored, sha256, write_manifest  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -47,7 +47,7 @@ OUTPUTS = (("Identity", "landmarks"), ("Identity_1", "presence"), ("Identity_2",
 # XNNPACK vs reference kernels: max|a - b| / max(1, max|b|) per output must stay below this.
 TOLERANCE = 1e-4
 
-# (case name, image in shared/images; its golden JSON gives the detection)
+# (case name, image in tests/data/images; its golden JSON gives the detection)
 IMAGE_CASES = [
     ("emotion_happy", "emotion_happy.png"),   # upright, large face, non-square image
     ("rot_90", "rotate_rot_90.jpg"),           # face turned by about 90 degrees
@@ -93,7 +93,7 @@ def load_rgb(path):
 
 
 def face_crop(img, detection):
-    """ROI of spec 2.1 from a golden FaceDetector detection, resampled to SIZE x SIZE."""
+    """ROI of docs/pipeline.md 2.1 from a golden FaceDetector detection, resampled to SIZE x SIZE."""
     import cv2
     h_img, w_img = img.shape[:2]
     bb = detection["boundingBox"]
@@ -140,8 +140,7 @@ class Runner:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--shared", default=os.path.join(REPO, "..", "shared"),
-                    help="folder with models/, images/ and golden/ (default: ../shared beside the repo)")
+    add_input_args(ap)
     ap.add_argument("--task", help="face_landmarker.task (default: SHARED/models/face_landmarker.task)")
     ap.add_argument("--out", default=os.path.join(REPO, "tests", "data", "face_mesh_v2"),
                     help="output folder (default: tests/data/face_mesh_v2)")
@@ -153,7 +152,7 @@ def main():
     import ai_edge_litert
     import cv2
 
-    task = args.task or os.path.join(args.shared, "models", "face_landmarker.task")
+    task = args.task or os.path.join(args.models, "face_landmarker.task")
     try:
         with zipfile.ZipFile(task) as z:
             model = z.read(MEMBER)
@@ -172,12 +171,12 @@ def main():
             crop = load_stored(os.path.join(args.out, entry["input"]), np.uint8, (SIZE, SIZE, 3))
         else:
             stem = os.path.splitext(image)[0]
-            with open(os.path.join(args.shared, "golden", stem + ".json")) as f:
+            with open(os.path.join(args.golden, stem + ".json")) as f:
                 golden = json.load(f)
             dets = golden["detector"]["detections"]
             if not dets:
                 sys.exit(f"error: golden {stem}.json has no detection")
-            crop, entry["crop"] = face_crop(load_rgb(os.path.join(args.shared, "images", image)), dets[0])
+            crop, entry["crop"] = face_crop(load_rgb(os.path.join(args.images, image)), dets[0])
         cases.append((entry, crop, u8_to_input(crop)))
     for name, seed in RANDOM_CASES:
         entry = {"name": name, "kind": "xorshift32", "seed": seed}

@@ -2,7 +2,7 @@
 """Video-mode golden data from native MediaPipe (PyPI mediapipe, CPU) for facekit's detect_for_video test.
 
 The sequence: NFRAMES synthetic frames of W x H pixels, each a nearest-neighbour affine warp of
-../shared/images/skimage_astronaut.png (512 x 512 PNG, so cv2 and stb_image decode the same RGB8
+tests/data/images/skimage_astronaut.png (512 x 512 PNG, so cv2 and stb_image decode the same RGB8
 bytes) done in exact integer arithmetic, so that tests/video_frames.hpp rebuilds byte-identical
 frames in C++. Output pixel (x, y) of a frame takes source pixel
 
@@ -47,7 +47,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_common import exit_code, sha256  # noqa: E402
+from golden_common import add_input_args, exit_code, sha256  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -224,8 +224,8 @@ def build(args):
     import cv2
     import mediapipe as mp
 
-    src_path = os.path.join(args.shared, "images", SOURCE)
-    task = args.task or os.path.join(args.shared, "models", "face_landmarker.task")
+    src_path = os.path.join(args.images, SOURCE)
+    task = args.task or os.path.join(args.models, "face_landmarker.task")
     with open(src_path, "rb") as f:
         src_sha = sha256(f.read())
     with open(task, "rb") as f:
@@ -299,8 +299,7 @@ def manifest_text(manifest):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--shared", default=os.path.join(REPO, "..", "shared"),
-                    help="folder with models/ and images/ (default: ../shared beside the repo)")
+    add_input_args(ap)
     ap.add_argument("--task", help="face_landmarker.task (default: SHARED/models/face_landmarker.task)")
     ap.add_argument("--out", default=os.path.join(REPO, "tests", "data", "video"),
                     help="output folder (default: tests/data/video)")

@@ -52,6 +52,39 @@ void landmarks_usage(std::FILE* f, bool video) {
                "  Defaults as MediaPipe: --num-faces 1, --min-detection 0.5, --min-presence 0.5.\n");
 }
 
+/// The indices of the `n` highest blendshape scores, best first.
+std::array<int, facekit::kBlendshapeCount> top_blendshapes(const facekit::FaceLandmarks& f, int n) {
+  std::array<int, facekit::kBlendshapeCount> order;
+  for (int k = 0; k < facekit::kBlendshapeCount; ++k) order[std::size_t(k)] = k;
+  std::partial_sort(order.begin(), order.begin() + n, order.end(), [&](int a, int b) {
+    return f.blendshapes[std::size_t(a)].score > f.blendshapes[std::size_t(b)].score;
+  });
+  return order;
+}
+
+/// Prints the top blendshapes and the head pose (degrees, from the rotation part of the row-major
+/// matrix, R = Ry(yaw) Rx(pitch) Rz(roll); the face looks down -z) for the text output.
+void print_expression_and_pose(const facekit::FaceLandmarks& f) {
+  if (f.has_blendshapes) {
+    const auto order = top_blendshapes(f, 5);
+    std::printf("  blendshapes:");
+    for (int r = 0; r < 5; ++r) {
+      const facekit::Category& c = f.blendshapes[std::size_t(order[std::size_t(r)])];
+      std::printf(" %s %.2f", c.category_name, double(c.score));
+    }
+    std::printf("\n");
+  }
+  if (f.has_facial_transformation_matrix) {
+    const float* m = f.facial_transformation_matrix.data();
+    const double s = std::sqrt(double(m[0]) * m[0] + double(m[4]) * m[4] + double(m[8]) * m[8]);
+    auto R = [&](int r, int c) { return double(m[4 * r + c]) / s; };
+    const double deg = 180.0 / M_PI;
+    std::printf("  pose: yaw %.1f, pitch %.1f, roll %.1f degrees; %.1f cm from the camera\n",
+                std::atan2(R(0, 2), R(2, 2)) * deg, std::asin(std::clamp(-R(1, 2), -1.0, 1.0)) * deg,
+                std::atan2(R(1, 0), R(1, 1)) * deg, -double(m[11]));
+  }
+}
+
 void draw_face(Canvas& cv, const facekit::FaceLandmarks& f, int W, int H) {
   const int t = overlay_thickness(W, H);
   draw_detection(cv, f.detection, W, H);
@@ -86,11 +119,7 @@ void draw_face(Canvas& cv, const facekit::FaceLandmarks& f, int W, int H) {
   }
   if (f.has_blendshapes) {
     // The 5 highest scores as horizontal bars right of the face box (full length = box width).
-    std::array<int, facekit::kBlendshapeCount> order;
-    for (int k = 0; k < facekit::kBlendshapeCount; ++k) order[std::size_t(k)] = k;
-    std::partial_sort(order.begin(), order.begin() + 5, order.end(), [&](int a, int b) {
-      return f.blendshapes[std::size_t(a)].score > f.blendshapes[std::size_t(b)].score;
-    });
+    const auto order = top_blendshapes(f, 5);
     const auto& box = f.detection.bounding_box;
     const float x0 = float(box.origin_x + box.width) + 4.0f * float(t);
     const float bar = std::max(3.0f * float(t), float(box.height) / 12.0f);
@@ -251,6 +280,7 @@ static int run_landmarks(const std::vector<std::string>& args, bool video) {
                     f.detection.bounding_box.origin_x, f.detection.bounding_box.origin_y,
                     f.detection.bounding_box.width, f.detection.bounding_box.height, double(f.detection.score),
                     double(f.presence), double(nose.x * float(W)), double(nose.y * float(H)));
+        print_expression_and_pose(f);
       }
     }
     if (!overlay.empty()) {

@@ -114,7 +114,7 @@ Expected<Converted> convert_face_geometry(const std::vector<uint8_t>& bytes, con
              "not a network: the 468 face-mesh landmarks the pose is solved for, image-normalised x, y, z");
   m.meta_i32("geometry.input_source", md.input_source());
   m.meta_i32s("geometry.triangles", std::move(triangles));
-  // The camera is not in the .binarypb: FaceLandmarker's geometry graph configures it (spec 7.2).
+  // The camera is not in the .binarypb: FaceLandmarker's geometry graph configures it (docs/pipeline.md 7.2).
   m.meta_f32("camera.vertical_fov_degrees", 63.0f);
   m.meta_f32("camera.near", 1.0f);
   m.meta_f32("camera.far", 10000.0f);

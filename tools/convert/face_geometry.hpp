@@ -7,7 +7,7 @@
 //   canonical_vertices [468, 3]  the canonical face model's vertex positions (centimetres)
 //   procrustes_weights [468]     the Procrustes weight of every vertex (0 for the unlisted ones)
 // plus metadata: model.kind, model.source, geometry.input_source, geometry.triangles (i32 array of
-// vertex indices, 3 per triangle), and the camera FaceLandmarker configures (spec 7.2):
+// vertex indices, 3 per triangle), and the camera FaceLandmarker configures (docs/pipeline.md 7.2):
 // camera.vertical_fov_degrees, camera.near, camera.far, camera.origin ("top_left").
 #pragma once
 

@@ -1064,7 +1064,7 @@ class Lowering {
   }
 
   Status lower_custom(const SourceOp& op) {
-    // Version 1 of these names is a different kernel with other options (spec section 4).
+    // Version 1 of these names is a different kernel with other options (docs/pipeline.md 4).
     if (op.version != 2)
       return fail(op, strf("version %d is not supported; facekit implements version 2 (the kernel MediaPipe "
                            "registers for this name)", op.version));

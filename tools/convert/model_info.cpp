@@ -8,7 +8,7 @@ namespace convert {
 
 namespace {
 
-// SSD anchor options of MediaPipe's face detector graph (spec 1.2 for the 128 input, 1.7 for
+// SSD anchor options of MediaPipe's face detector graph (docs/pipeline.md 1.2 for the 128 input, 1.7 for
 // the 192 input). fixed_anchor_size is true for both, so every anchor is 1 x 1.
 struct AnchorConfig {
   int input_size;

@@ -22,7 +22,7 @@ constexpr const char* kKindGeneric = "generic";  ///< a graph none of the above 
 std::string identify_model(const SourceGraph& g);
 
 /// Number of SSD anchors the detector anchor configuration for this input size generates
-/// (spec 1.2 / 1.7): 896 for 128, 2304 for 192, 0 for other sizes.
+/// (docs/pipeline.md 1.2 / 1.7): 896 for 128, 2304 for 192, 0 for other sizes.
 int detector_anchor_count(int input_size);
 
 /// Appends model.*, input.*, output.* and (detectors) detector.* / anchors.* records to `m`.

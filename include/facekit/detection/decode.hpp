@@ -1,5 +1,6 @@
 // facekit/detection/decode.hpp - detector tensors -> scored boxes (TensorsToDetectionsCalculator,
-// pipeline spec 1.3), and the RawDetection record shared by NMS and projection.
+// docs/pipeline.md 1.3; mediapipe/calculators/tensor/tensors_to_detections_calculator.cc), and the
+// RawDetection record shared by NMS and projection.
 //
 //   std::vector<facekit::RawDetection> dets;
 //   dets.reserve(anchors.size());                         // once; decoding never allocates then

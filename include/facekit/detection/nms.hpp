@@ -1,4 +1,5 @@
-// facekit/detection/nms.hpp - MediaPipe's WEIGHTED non-max suppression (pipeline spec 1.4).
+// facekit/detection/nms.hpp - MediaPipe's WEIGHTED non-max suppression (docs/pipeline.md 1.4;
+// mediapipe/calculators/util/non_max_suppression_calculator.cc).
 //
 //   facekit::NmsScratch scratch;
 //   facekit::nms_reserve(scratch, anchors.size());   // once; then no allocation per frame

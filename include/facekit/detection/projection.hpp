@@ -1,5 +1,6 @@
-// facekit/detection/projection.hpp - undo the letterbox (DetectionProjectionCalculator, pipeline
-// spec 1.5) and MediaPipe Tasks' integer pixel box (DetectionTransformationCalculator, spec 1.6).
+// facekit/detection/projection.hpp - undo the letterbox (DetectionProjectionCalculator,
+// docs/pipeline.md 1.5) and MediaPipe Tasks' integer pixel box (DetectionTransformationCalculator,
+// docs/pipeline.md 1.6).
 #pragma once
 
 #include <algorithm>

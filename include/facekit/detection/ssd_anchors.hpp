@@ -1,4 +1,5 @@
-// facekit/detection/ssd_anchors.hpp - MediaPipe's SsdAnchorsCalculator (pipeline spec 1.2, 1.7).
+// facekit/detection/ssd_anchors.hpp - MediaPipe's SsdAnchorsCalculator (docs/pipeline.md 1.2, 1.7;
+// mediapipe/calculators/tflite/ssd_anchors_calculator.cc).
 //
 //   std::vector<facekit::Anchor> anchors = facekit::generate_ssd_anchors(facekit::SsdAnchorOptions::short_range());
 //   // 896 anchors; computed once per model, never per frame.

@@ -1,5 +1,6 @@
 // facekit/image/geometry.hpp - regions of interest and the crop-to-image matrix, as MediaPipe's
-// ImageToTensorCalculator defines them (../shared face-pipeline-spec sections 0.1-0.3).
+// ImageToTensorCalculator defines them (docs/pipeline.md 0.1-0.3;
+// mediapipe/calculators/tensor/image_to_tensor_utils.cc).
 //
 // Image coordinates: x right, y down, pixel (p, q) centred on the integer point (p, q).
 // A RotatedRect is in pixels; positive angles turn it clockwise on screen. All arithmetic is

@@ -8,7 +8,7 @@
 // Decoding uses stb_image's declarations (<stb_image.h>); a program that calls load_image or
 // load_image_from_memory links an stb_image implementation (Debian: libstb, pkg-config "stb").
 // Decoding is `stbi_load(path, &w, &h, &n, 3)`: 8-bit RGB, no colour management, no EXIF
-// rotation, exactly how MediaPipe's golden data (../shared/golden) was decoded. Other decoders
+// rotation, exactly how the MediaPipe goldens (tests/data/golden) were decoded. Other decoders
 // give other pixels for the same JPEG and measurably different landmarks.
 #pragma once
 

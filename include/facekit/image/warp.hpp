@@ -5,7 +5,8 @@
 //   auto st = facekit::crop_to_tensor(img.view(), roi, 256, 256, facekit::BorderMode::replicate,
 //                                     0.0f, 1.0f, tensor);
 //
-// ImageToTensorCalculator's OpenCV converter (../shared face-pipeline-spec 0.3 step 4) makes an
+// ImageToTensorCalculator's OpenCV converter (docs/pipeline.md 0.3 step 4;
+// mediapipe/calculators/tensor/image_to_tensor_converter_opencv.cc) makes an
 // 8-bit crop with OpenCV's fixed-point warpPerspective and maps each byte v to v * scale + offset.
 // This file reproduces its arithmetic step by step, in OpenCV's order of operations:
 //   1. the ROI's corners as cv::RotatedRect::points computes them (float32);
@@ -629,7 +630,7 @@ Status crop_to_tensor(const ImageView& image, const RotatedRect& roi, int out_w,
 
 /// The detector's input: the whole image (optionally rotated) letterboxed into out_w x out_h
 /// with BORDER_ZERO, values in [range_min, range_max]. `crop_to_image` receives the matrix that
-/// maps tensor-normalised points back to image-normalised ones (spec 1.5); may be null.
+/// maps tensor-normalised points back to image-normalised ones (docs/pipeline.md 1.5); may be null.
 template <class Arch = default_arch>
 Status letterbox_whole_image(const ImageView& image, int out_w, int out_h, float range_min, float range_max,
                                     float* out, Matrix4* crop_to_image, float rotation_rad = 0.0f) {

@@ -1,5 +1,6 @@
 // facekit/kernels/f32_landmarks_to_transform_matrix.hpp - the crop matrix of the attention mesh's
-// sub-networks (MediaPipe's Landmarks2TransformMatrix v2, spec section 4.3).
+// sub-networks (MediaPipe's Landmarks2TransformMatrix v2, docs/pipeline.md 4.3;
+// mediapipe/util/tflite/operations/landmarks_to_transform_matrix.cc).
 //
 // From N landmarks (D coordinates each, x and y used): rot = target - atan2(yR - yL, xR - xL);
 // the subset points rotated by rot give a bounding box (w, h, centre); the centre rotated back by

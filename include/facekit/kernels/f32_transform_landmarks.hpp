@@ -1,5 +1,6 @@
 // facekit/kernels/f32_transform_landmarks.hpp - points through an affine matrix (MediaPipe's
-// TransformLandmarks v2, spec section 4.5):
+// TransformLandmarks v2, docs/pipeline.md 4.5;
+// mediapipe/util/tflite/operations/transform_landmarks.cc):
 //   (x, y[, z]) -> (m00 x + m01 y + m02 0 + m03 s, m10 x + m11 y + m12 0 + m13 s[, z])
 // with m = matrix .* factor (element-wise, factor optional) and s the translation scale (1 in v2).
 // Products and sums in float, in MediaPipe's order (f32_affine_math.hpp).

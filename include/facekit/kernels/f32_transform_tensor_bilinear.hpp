@@ -1,6 +1,7 @@
 // facekit/kernels/f32_transform_tensor_bilinear.hpp - the affine spatial transformer: bilinear
 // samples of an NHWC tensor at affinely mapped positions (MediaPipe's TransformTensorBilinear,
-// spec section 4.4). The same sampler can serve any [H][W][C] float image.
+// docs/pipeline.md 4.4; mediapipe/util/tflite/operations/transform_tensor_bilinear.cc). The same
+// sampler can serve any [H][W][C] float image.
 //
 // Output pixel (X = column, Y = row) samples the input at
 //   tx = m00 X + m01 Y + m02 0 + m03',  ty = m10 X + m11 Y + m12 0 + m13'

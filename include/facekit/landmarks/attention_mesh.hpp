@@ -1,5 +1,6 @@
 // facekit/landmarks/attention_mesh.hpp - the Attention Mesh's seven outputs -> 478 image landmarks,
-// as MediaPipe's legacy Face Mesh computes them (../shared face-pipeline-spec 3.2).
+// as MediaPipe's legacy Face Mesh computes them (docs/pipeline.md 3.2; the index tables come from
+// mediapipe/modules/face_landmark/tensors_to_face_landmarks_with_attention.pbtxt).
 //
 //   const float* outs[6] = {session.output(0), ..., session.output(5)};  // mesh, lips, eyes, irises
 //   if (double(facekit::face_presence(session.output(6)[0])) > 0.5)

@@ -1,16 +1,16 @@
 // facekit/landmarks/blendshape_tables.hpp - the tables of MediaPipe's blendshape step and the
 // model input they define.
 //
-// Source: the face pipeline specification, section 6 ("Blendshapes"), and its machine-readable
-// copy face-pipeline-tables.json (key "blendshapes": input_landmark_indices, output_names), which
-// cite mediapipe/tasks/cc/vision/face_landmarker/face_blendshapes_graph.cc (kLandmarksSubsetIdxs,
-// kBlendshapeNames) and landmarks_to_tensor_calculator.cc.
+// Described in docs/pipeline.md 6. MediaPipe defines the tables in
+// mediapipe/tasks/cc/vision/face_landmarker/face_blendshapes_graph.cc (kLandmarksSubsetIdxs,
+// kBlendshapeNames) and builds the input with
+// mediapipe/calculators/tensor/landmarks_to_tensor_calculator.cc.
 //
 // The blendshape network takes [1, 146, 2] floats: row k is (x * W, y * H) of the face landmark
 // kBlendshapeLandmarks[k], with x, y the image-normalised landmark coordinates and W, H the image
 // width and height in pixels. z is dropped. MediaPipe does no other normalisation (the network
 // centres and scales the points itself), so the units must be pixels: normalised coordinates
-// change the scores by up to 0.28 (spec section 6 and 10.5). Its 52 outputs are scores in [0, 1]
+// change the scores by up to 0.28 (docs/pipeline.md 6, 10.5). Its 52 outputs are scores in [0, 1]
 // (the sigmoid is inside the network), in the order of kBlendshapeNames.
 #pragma once
 
@@ -25,7 +25,7 @@ constexpr int kBlendshapeLandmarkCount = 146;
 /// Scores the blendshape network returns.
 constexpr int kBlendshapeCount = 52;
 
-/// The landmarks the blendshape network reads, in input order (spec section 6, step 2).
+/// The landmarks the blendshape network reads, in input order (docs/pipeline.md 6, step 2).
 inline constexpr int kBlendshapeLandmarks[kBlendshapeLandmarkCount] = {
     0, 1, 4, 5, 6, 7, 8, 10, 13, 14, 17, 21, 33, 37, 39, 40, 46, 52, 53, 54, 55, 58, 61, 63, 65,
     66, 67, 70, 78, 80, 81, 82, 84, 87, 88, 91, 93, 95, 103, 105, 107, 109, 127, 132, 133, 136,
@@ -37,7 +37,7 @@ inline constexpr int kBlendshapeLandmarks[kBlendshapeLandmarkCount] = {
     468, 469, 470, 471, 472, 473, 474, 475, 476, 477
 };
 
-/// The names of the 52 outputs, in output order (spec section 6, step 4): index 0 is _neutral,
+/// The names of the 52 outputs, in output order (docs/pipeline.md 6, step 4): index 0 is _neutral,
 /// 9 eyeBlinkLeft, 10 eyeBlinkRight, ...
 inline constexpr const char* kBlendshapeNames[kBlendshapeCount] = {
     "_neutral",  // 0

@@ -1,6 +1,6 @@
 // facekit/landmarks/face_geometry.hpp - the facial transformation matrix: the pose of MediaPipe's
 // canonical face model in the camera frame, as MediaPipe's face geometry pipeline computes it
-// (face pipeline spec section 7; mediapipe/tasks/cc/vision/face_geometry/libs/geometry_pipeline.cc
+// (docs/pipeline.md 7; mediapipe/tasks/cc/vision/face_geometry/libs/geometry_pipeline.cc
 // and procrustes_solver.cc).
 //
 //   auto geo = facekit::FaceGeometry::create_from_file("weights/face_geometry.fkm");
@@ -9,15 +9,16 @@
 //
 // The model file (kind "face_geometry", written by `facekit convert` from the .task's
 // geometry_pipeline_metadata_landmarks.binarypb) holds the canonical vertices (centimetres) and
-// the Procrustes weights. The camera is the one FaceLandmarker configures (spec 7.2): perspective,
-// 63 degree vertical field of view, near plane 1, origin at the image's top-left corner.
+// the Procrustes weights. The camera is the one FaceLandmarker configures (docs/pipeline.md 7.2):
+// perspective, 63 degree vertical field of view, near plane 1, origin at the image's top-left
+// corner.
 //
-// Steps for one face (spec 7.3-7.5): the first 468 landmarks are projected onto the near plane;
-// a first weighted Procrustes fit (canonical -> landmarks with flipped z) gives a scale, a second
-// one on the landmarks unprojected with that scale refines it; the landmarks unprojected with the
-// product of both scales are metric, and a third fit, canonical -> metric, is the pose. Arithmetic
-// is float32 with Eigen's JacobiSVD, as MediaPipe's. Only the weighted vertices (33 of 468) enter
-// the fits: the others have weight 0 and add nothing.
+// Steps for one face (docs/pipeline.md 7.3-7.5): the first 468 landmarks are projected onto the
+// near plane; a first weighted Procrustes fit (canonical -> landmarks with flipped z) gives a
+// scale, a second one on the landmarks unprojected with that scale refines it; the landmarks
+// unprojected with the product of both scales are metric, and a third fit, canonical -> metric,
+// is the pose. Arithmetic is float32 with Eigen's JacobiSVD, as MediaPipe's. Only the weighted
+// vertices (33 of 468) enter the fits: the others have weight 0 and add nothing.
 //
 // A FaceGeometry holds scratch space: one per thread. estimate_pose() allocates nothing.
 #pragma once
@@ -122,7 +123,7 @@ inline Expected<FaceGeometry> FaceGeometry::create(std::shared_ptr<const Model> 
   g.target_.resize(3, n);
   for (Eigen::Index k = 0; k < n; ++k)
     for (int r = 0; r < 3; ++r) g.source_(r, k) = g.canonical_[3 * g.ids_[std::size_t(k)] + r];
-  // Absent keys keep FaceLandmarker's camera (spec 7.2).
+  // Absent keys keep FaceLandmarker's camera (docs/pipeline.md 7.2).
   m.meta_f32("camera.vertical_fov_degrees", &g.fov_deg_);
   m.meta_f32("camera.near", &g.near_);
   if (!(g.fov_deg_ > 0 && g.fov_deg_ < 180) || !(g.near_ > 0))
@@ -133,8 +134,8 @@ inline Expected<FaceGeometry> FaceGeometry::create(std::shared_ptr<const Model> 
 }
 
 inline bool FaceGeometry::procrustes(const Mat3X& target, Eigen::Matrix4f* transform) const noexcept {
-  // Spec 7.5: weighted centroid of the source, cross-covariance, SVD rotation with the reflection
-  // fix, least-squares scale, then the translation that matches the weighted centroids.
+  // docs/pipeline.md 7.5: weighted centroid of the source, cross-covariance, SVD rotation with the
+  // reflection fix, least-squares scale, then the translation that matches the weighted centroids.
   const Eigen::Index n = source_.cols();
   Eigen::Vector3f c = Eigen::Vector3f::Zero();
   for (Eigen::Index k = 0; k < n; ++k) c += weights_[std::size_t(k)] * source_.col(k);
@@ -185,7 +186,7 @@ inline bool FaceGeometry::estimate_pose(const NormalizedLandmark* landmarks, int
     }
     if (!(std::sqrt(max_sq) > 1e-3f)) return false;
   }
-  // Perspective frustum at the near plane, origin top-left (spec 7.4).
+  // Perspective frustum at the near plane, origin top-left (docs/pipeline.md 7.4).
   const float h_near = 2.0f * near_ * std::tan(0.5f * fov_deg_ * float(M_PI) / 180.0f);
   const float w_near = float(image_width) * h_near / float(image_height);
   const float left = -0.5f * w_near, right = 0.5f * w_near, bottom = -0.5f * h_near, top = 0.5f * h_near;

@@ -1,5 +1,6 @@
 // facekit/landmarks/face_mesh_v2.hpp - Face Mesh V2 outputs -> image landmarks, as MediaPipe
-// Tasks' FaceLandmarksDetectorGraph computes them (../shared face-pipeline-spec 3.1).
+// Tasks' FaceLandmarksDetectorGraph computes them (docs/pipeline.md 3.1;
+// mediapipe/tasks/cc/vision/face_landmarker/face_landmarks_detector_graph.cc).
 //
 //   float presence = facekit::face_presence(session.output(1)[0]);
 //   if (double(presence) > double(threshold))

@@ -1,6 +1,7 @@
 // facekit/landmarks/roi.hpp - the region a landmark model sees, from a detection or from the
-// previous frame's landmarks, as MediaPipe's rect calculators compute it (../shared
-// face-pipeline-spec 0.4, 2.1, 2.2, 5).
+// previous frame's landmarks, as MediaPipe's rect calculators compute it (docs/pipeline.md 0.4,
+// 2.1, 2.2, 5; mediapipe/calculators/util/detections_to_rects_calculator.cc,
+// rect_transformation_calculator.cc).
 //
 //   facekit::NormalizedRect roi = facekit::face_landmarker_roi(detection, image.width, image.height);
 //   facekit::RotatedRect px = facekit::to_pixel_rect(roi, image.width, image.height);
@@ -51,9 +52,9 @@ inline NormalizedRect scale_rect(NormalizedRect r, int image_w, int image_h, flo
   return r;
 }
 
-/// The Tasks FaceLandmarker's ROI for one detection (spec 2.1): rotation from keypoint 0 (right
-/// eye) to keypoint 1 (left eye), target angle 0, box scaled 1.5 x 1.5 and NOT squared (the ROI
-/// keeps the box's aspect and is stretched into the square model input).
+/// The Tasks FaceLandmarker's ROI for one detection (docs/pipeline.md 2.1): rotation from
+/// keypoint 0 (right eye) to keypoint 1 (left eye), target angle 0, box scaled 1.5 x 1.5 and NOT
+/// squared (the ROI keeps the box's aspect and is stretched into the square model input).
 /// `relative_box` is xmin, ymin, width, height; `right_eye`/`left_eye` are (x, y); all
 /// image-normalised.
 inline NormalizedRect face_landmarker_roi(const std::array<float, 4>& relative_box, const float right_eye[2],
@@ -63,8 +64,8 @@ inline NormalizedRect face_landmarker_roi(const std::array<float, 4>& relative_b
   return scale_rect(r, image_w, image_h, 1.5f, 1.5f, /*square_long=*/false);
 }
 
-/// The legacy Face Mesh's ROI for one detection (spec 2.2): the same rotation, the box squared on
-/// its longer side in pixels, then scaled 1.5 x 1.5.
+/// The legacy Face Mesh's ROI for one detection (docs/pipeline.md 2.2): the same rotation, the
+/// box squared on its longer side in pixels, then scaled 1.5 x 1.5.
 inline NormalizedRect legacy_face_mesh_roi(const std::array<float, 4>& relative_box, const float right_eye[2],
                                            const float left_eye[2], int image_w, int image_h) noexcept {
   const NormalizedRect r = box_to_rect(relative_box[0], relative_box[1], relative_box[2], relative_box[3],
@@ -72,9 +73,10 @@ inline NormalizedRect legacy_face_mesh_roi(const std::array<float, 4>& relative_
   return scale_rect(r, image_w, image_h, 1.5f, 1.5f, /*square_long=*/true);
 }
 
-/// The next frame's ROI of a tracked face (spec 5.1 step 2, 5.2; both APIs): the bounding box of
-/// all `n` landmarks (LandmarksToDetection, whose running maximum starts at FLT_MIN, the
-/// smallest positive float), turned from landmark 33 to 263, squared and scaled 1.5 x 1.5.
+/// The next frame's ROI of a tracked face (docs/pipeline.md 5.1 step 2, 5.2; both APIs): the
+/// bounding box of all `n` landmarks (LandmarksToDetection, whose running maximum starts at
+/// FLT_MIN, the smallest positive float), turned from landmark 33 to 263, squared and scaled
+/// 1.5 x 1.5.
 inline NormalizedRect tracking_roi(const NormalizedLandmark* lm, int n, int image_w, int image_h) noexcept {
   float x_min = std::numeric_limits<float>::max(), x_max = std::numeric_limits<float>::min();
   float y_min = std::numeric_limits<float>::max(), y_max = std::numeric_limits<float>::min();

@@ -1,5 +1,5 @@
 // facekit/landmarks/smoothing.hpp - the one-euro landmark filter of MediaPipe Tasks' VIDEO mode
-// (../shared face-pipeline-spec 5.1 step 6).
+// (docs/pipeline.md 5.1 step 6; mediapipe/util/filtering/one_euro_filter.cc, low_pass_filter.cc).
 //
 //   facekit::LandmarkSmoother smoother;                       // MediaPipe's face settings
 //   smoother.apply(landmarks.data(), 478, W, H, timestamp_us); // in place

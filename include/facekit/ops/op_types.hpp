@@ -161,7 +161,7 @@ enum LandmarksToTransformInput : int { kL2tLandmarks = 0, kL2tSubset = 1 };
 /// position in an output_width x output_height crop to the landmark frame. The crop is centred on
 /// the subset's bounding box after rotating the points by
 /// target_rotation_radians - atan2(y[right] - y[left], x[right] - x[left]), and is scale_x/scale_y
-/// times that box (spec section 4.3).
+/// times that box (docs/pipeline.md 4.3).
 struct LandmarksToTransformMatrixParams {
   int32_t left_rotation_idx, right_rotation_idx;
   int32_t output_width, output_height;

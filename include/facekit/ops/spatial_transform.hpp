@@ -1,5 +1,5 @@
 // facekit/ops/spatial_transform.hpp - the attention mesh's transform ops: landmarks_to_transform_matrix,
-// transform_tensor_bilinear and transform_landmarks (MediaPipe's custom ops, spec section 4).
+// transform_tensor_bilinear and transform_landmarks (MediaPipe's custom ops, docs/pipeline.md 4).
 // Shape and parameter checks and kernel choice, once at load.
 //
 // Step fields used:
