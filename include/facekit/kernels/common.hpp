@@ -349,6 +349,11 @@ FACEKIT_KERNEL_INLINE vf<half_arch_t<A>> lower_half(const vf<A>& v) noexcept {
   const v16 w = v16(__m512(v));
   return vf<half_arch_t<A>>(__m256(__builtin_shufflevector(w, w, 0, 1, 2, 3, 4, 5, 6, 7)));
 }
+#else
+/// Declared only, so that kernels name it in branches that no arch without AVX-512 instantiates
+/// (has_half_arch<A>() is false for all of them).
+template <class A>
+vf<half_arch_t<A>> lower_half(const vf<A>& v) noexcept;
 #endif
 
 /// Covers channels [0, C) with vectors: f(arch, c0, n) for each vector of n <= lanes valid channels
