@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Consumer check: two tiny CMake projects outside facekit's tree use it, one through
-# find_package(facekit) after `cmake --install`, one through add_subdirectory. Each runs the face
-# detector on a test image, and its faces must be MediaPipe's (tests/data/golden: same count,
-# boxes within 1 pixel, scores within 0.01).
+# Consumer check: two tiny CMake projects outside facekit's tree build the README's example
+# (examples/detect_faces.cpp), one through find_package(facekit) after `cmake --install`, one
+# through add_subdirectory. Each runs the face detector on a test image, and its faces must be
+# MediaPipe's (tests/data/golden: same count, boxes within 1 pixel, scores within 0.01).
 #
 #   tests/consumer/check.sh            # after tools/setup.sh (needs build/ and weights/)
 set -euo pipefail
@@ -16,6 +16,7 @@ IMAGE=emotion_happy.png
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/facekit-consumer.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 cp -r "$REPO/tests/consumer/." "$WORK/src"   # outside the tree
+cp "$REPO/examples/detect_faces.cpp" "$WORK/src/"
 
 launcher=()
 command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
@@ -31,19 +32,20 @@ expect() {  # the golden's detections, in the consumer's output format
 import json, sys
 for d in json.load(open(sys.argv[1]))["detector"]["detections"]:
     b = d["boundingBox"]
-    print("face", b["originX"], b["originY"], b["width"], b["height"], d["score"])
+    print(b["originX"], b["originY"], b["width"], b["height"], d["score"])
 PY
 }
 
 compare() {  # compare NAME OUTPUT
   python3 - "$1" "$2" "$(expect)" <<'PY'
-import sys
-name, got, want = sys.argv[1], sys.argv[2].split("\n"), sys.argv[3].split("\n")
-got = [l.split() for l in got if l.strip()]
-want = [l.split() for l in want if l.strip()]
+import re, sys
+name, out, want = sys.argv[1], sys.argv[2], sys.argv[3].split("\n")
+# detect_faces prints "face WxH at (X, Y), score S" per face.
+got = [[int(m[2]), int(m[3]), int(m[0]), int(m[1]), float(m[4])]
+       for m in re.findall(r"face (\d+)x(\d+) at \((-?\d+), (-?\d+)\), score ([\d.]+)", out)]
+want = [[float(v) for v in l.split()] for l in want if l.strip()]
 ok = len(got) == len(want) and all(
-    all(abs(int(g[i]) - int(w[i])) <= 1 for i in range(1, 5)) and abs(float(g[5]) - float(w[5])) <= 0.01
-    for g, w in zip(got, want))
+    all(abs(g[i] - w[i]) <= 1 for i in range(4)) and abs(g[4] - w[4]) <= 0.01 for g, w in zip(got, want))
 print(f"consumer ({name}): {len(got)} face(s), MediaPipe {len(want)}: {'ok' if ok else 'MISMATCH'}")
 if not ok:
     print("  facekit:  ", got, "\n  MediaPipe:", want)
