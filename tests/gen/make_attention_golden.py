@@ -190,7 +190,8 @@ def main():
     run_case("random", rnd, buf, report)
     import ai_edge_litert
     manifest = {"model_sha256": hashlib.sha256(buf).hexdigest(), "cases": report,
-                "reference": "TFLite BUILTIN_REF for builtin ops, numpy float64 for the custom ops (docs/pipeline.md 4.3-4.5)",
+                "reference": "TFLite BUILTIN_REF for builtin ops, numpy float64 for the custom ops "
+                             "(docs/pipeline.md 4.3-4.5)",
                 "ai_edge_litert": getattr(ai_edge_litert, "__version__", "?")}
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
