@@ -1,4 +1,4 @@
-// tools/convert/lowering.hpp - TFLite graph -> facekit op graph (ops/op_types.hpp).
+// tools/convert/lowering.hpp - TFLite graph -> facekit op graph (op_types.hpp).
 //
 // Folds DEQUANTIZE of float16 constants and DENSIFY of sparse constants, turns SAME/VALID into explicit padding, fuses
 // activations, MediaPipe's channel-padded residual ADDs and zero spatial PADs into the

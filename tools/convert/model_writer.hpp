@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "facekit/model/format.hpp"
-#include "facekit/ops/op_types.hpp"
+#include "facekit/op_types.hpp"
 #include "facekit/status.hpp"
 
 namespace facekit {

@@ -17,7 +17,7 @@
 #include <utility>
 
 #include "../config.hpp"
-#include "../ops/op_types.hpp"
+#include "../op_types.hpp"
 
 // Register-blocked kernels rely on full inlining (accumulator arrays only stay in registers when
 // every helper and lambda touching them is inlined), so it is forced rather than left to heuristics.

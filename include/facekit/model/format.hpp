@@ -13,7 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "../ops/op_types.hpp"
+#include "../op_types.hpp"
 
 namespace facekit {
 namespace format {
@@ -84,7 +84,7 @@ struct OpRecord {
   uint32_t io_begin;       ///< first entry in op_io: inputs, then outputs
   uint16_t input_count;
   uint16_t output_count;
-  OpParams params;         ///< typed by `type`, see ops/op_types.hpp
+  OpParams params;         ///< typed by `type`, see op_types.hpp
 };
 
 struct MetaRecord {

@@ -6,7 +6,7 @@
 #pragma once
 
 #include "../kernels/common.hpp"
-#include "../ops/op_types.hpp"
+#include "../op_types.hpp"
 
 namespace facekit {
 

@@ -1,4 +1,4 @@
-// facekit/ops/op_types.hpp - facekit's op set: the op codes and typed parameters stored in model
+// facekit/op_types.hpp - facekit's op set: the op codes and typed parameters stored in model
 // files (docs/model-format.md). Shared by the converter, the loader and the executor.
 //
 // Every op has up to kMaxOpInputs inputs and kMaxOpOutputs outputs (tensor indices; kNoTensor
