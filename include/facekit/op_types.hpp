@@ -12,59 +12,66 @@
 
 namespace facekit {
 
-/// Op codes. Values are part of the file format: never renumber, only append.
+/// The op set: one line per op. Each line gives the op's name (also its file, ops/<name>.hpp,
+/// where its validation and CPU step live), its code and its parameter block. Codes are part of
+/// the file format: never renumber, only append. Code 13 is retired (an MLP-Mixer block that was
+/// never implemented: the mixer lowers to layer_norm + token_dense + conv2d); do not reuse it.
+///
+/// Inputs (tensor indices) per op:
+///   conv2d, dwconv2d               x, packed weights (conv2d_oc_tile / dwconv2d_c_tile), [prelu alpha], [residual]
+///   maxpool2d, relu, logistic      x
+///   add                            a, b (b may have fewer channels: it is zero-extended), [prelu alpha]
+///   prelu                          x, alpha (channel_padded)
+///   reshape                        x (the output shares x's memory)
+///   concat                         x0..xn along ConcatParams::axis
+///   pad                            x; constant padding per dimension
+///   mul                            x, b (channel_padded [C]): y = x * b[c]
+///   layer_norm                     x, [gamma], [beta] (channel_padded [C])
+///   landmarks_to_transform_matrix  landmarks [1,N,D], subset (plain [K]); out [1,4,4]
+///   transform_tensor_bilinear      x [1,H,W,C], matrix [.., 16]; out [1,OH,OW,C]
+///   transform_landmarks            points [1,N,D], matrix [.., 16], [factor (plain [16])]
+///   token_dense                    x [.., T, C], packed weights (conv2d_oc_tile [O,1,1,T]), [residual [.., O, C]]
+///   point_normalize                x [.., N, D]: centre the N points, divide by their mean distance
+///   slice                          x; the output's dims are the extents
+///   copy                           x (constant or activation): y = x (materialises a constant)
+///   resize_bilinear                x [1,H,W,C]; out [1,OH,OW,C]
+///   depth_to_space                 x [1,H,W,C*b*b]; out [1,H*b,W*b,C]
+#define FACEKIT_OPS(X)                                                            \
+  X(conv2d, 1, Conv2dParams)                                                      \
+  X(dwconv2d, 2, Conv2dParams)                                                    \
+  X(maxpool2d, 3, Pool2dParams)                                                   \
+  X(add, 4, AddParams)                                                            \
+  X(relu, 5, NoParams)                                                            \
+  X(prelu, 6, NoParams)                                                           \
+  X(reshape, 7, NoParams)                                                         \
+  X(concat, 8, ConcatParams)                                                      \
+  X(pad, 9, PadParams)                                                            \
+  X(logistic, 10, NoParams)                                                       \
+  X(mul, 11, NoParams)                                                            \
+  X(layer_norm, 12, LayerNormParams)                                              \
+  X(landmarks_to_transform_matrix, 14, LandmarksToTransformMatrixParams)          \
+  X(transform_tensor_bilinear, 15, TransformTensorBilinearParams)                 \
+  X(transform_landmarks, 16, TransformLandmarksParams)                            \
+  X(token_dense, 17, TokenDenseParams)                                            \
+  X(point_normalize, 18, NoParams)                                                \
+  X(slice, 19, SliceParams)                                                       \
+  X(copy, 20, NoParams)                                                           \
+  X(resize_bilinear, 21, ResizeBilinearParams)                                    \
+  X(depth_to_space, 22, DepthToSpaceParams)
+
 enum class OpType : uint32_t {
-  conv2d = 1,     ///< in: x, packed weights (conv2d_oc_tile), [prelu alpha], [residual]
-  dwconv2d = 2,   ///< in: x, packed weights (dwconv2d_c_tile), [prelu alpha], [residual]
-  maxpool2d = 3,  ///< in: x
-  add = 4,        ///< in: a, b (b may have fewer channels: it is zero-extended), [prelu alpha]
-  relu = 5,       ///< in: x
-  prelu = 6,      ///< in: x, alpha (channel_padded)
-  reshape = 7,    ///< in: x (the output shares x's memory)
-  concat = 8,     ///< in: x0..xn along Concat::axis
-  pad = 9,        ///< in: x; constant padding per NHWC dimension
-  logistic = 10,  ///< in: x
-  mul = 11,         ///< in: x, b (channel_padded [C]): y = x * b[c]
-  layer_norm = 12,  ///< in: x, [gamma], [beta] (channel_padded [C]); LayerNormParams
-  // Reserved for later work (attention mesh custom ops); the numbers are taken so that the
-  // format does not change when they land. 13 stays unused: the blendshape MLP-Mixer lowers to
-  // layer_norm + token_dense + conv2d instead of one fused block.
-  mlp_mixer_block = 13,
-  landmarks_to_transform_matrix = 14,  ///< in: landmarks [1,N,D], subset (plain [K]); out [1,4,4]
-  transform_tensor_bilinear = 15,      ///< in: x [1,H,W,C], matrix [.., 16]; out [1,OH,OW,C]
-  transform_landmarks = 16,            ///< in: points [1,N,D], matrix [.., 16], [factor (plain [16])]
-  token_dense = 17,      ///< in: x [.., T, C], packed weights (conv2d_oc_tile [O,1,1,T]), [residual [.., O, C]]
-  point_normalize = 18,  ///< in: x [.., N, D]: centre the N points, divide by their mean distance
-  slice = 19,            ///< in: x; SliceParams; the output's dims are the extents
-  copy = 20,             ///< in: x (constant or activation): y = x (materialises a constant)
-  resize_bilinear = 21,  ///< in: x [1,H,W,C]; out [1,OH,OW,C]; ResizeBilinearParams
-  depth_to_space = 22,   ///< in: x [1,H,W,C*b*b]; out [1,H*b,W*b,C]; DepthToSpaceParams
+#define FACEKIT_OP_ENUM(name, code, P) name = code,
+  FACEKIT_OPS(FACEKIT_OP_ENUM)
+#undef FACEKIT_OP_ENUM
 };
 
+/// The op's name, or null for a code outside the op set (the loader's check).
 inline const char* op_type_name(OpType t) noexcept {
   switch (t) {
-    case OpType::conv2d: return "conv2d";
-    case OpType::dwconv2d: return "dwconv2d";
-    case OpType::maxpool2d: return "maxpool2d";
-    case OpType::add: return "add";
-    case OpType::relu: return "relu";
-    case OpType::prelu: return "prelu";
-    case OpType::reshape: return "reshape";
-    case OpType::concat: return "concat";
-    case OpType::pad: return "pad";
-    case OpType::logistic: return "logistic";
-    case OpType::mul: return "mul";
-    case OpType::layer_norm: return "layer_norm";
-    case OpType::mlp_mixer_block: return "mlp_mixer_block";
-    case OpType::landmarks_to_transform_matrix: return "landmarks_to_transform_matrix";
-    case OpType::transform_tensor_bilinear: return "transform_tensor_bilinear";
-    case OpType::transform_landmarks: return "transform_landmarks";
-    case OpType::token_dense: return "token_dense";
-    case OpType::point_normalize: return "point_normalize";
-    case OpType::slice: return "slice";
-    case OpType::copy: return "copy";
-    case OpType::resize_bilinear: return "resize_bilinear";
-    case OpType::depth_to_space: return "depth_to_space";
+#define FACEKIT_OP_NAME(name, code, P) \
+  case OpType::name: return #name;
+    FACEKIT_OPS(FACEKIT_OP_NAME)
+#undef FACEKIT_OP_NAME
   }
   return nullptr;
 }
@@ -190,6 +197,9 @@ struct TransformLandmarksParams {
   float translation_scale;
 };
 
+/// The parameter block of an op that has none (all words zero in the file).
+struct NoParams {};
+
 /// Parameter block as stored in the file.
 struct OpParams {
   uint32_t words[kOpParamWords];
@@ -209,5 +219,16 @@ struct OpParams {
     return o;
   }
 };
+
+/// The typed parameter struct of each op, from the op set: OpParamsOf<OpType::pad> is PadParams.
+template <OpType T>
+struct OpParamsOf;
+#define FACEKIT_OP_PARAMS(name, code, P) \
+  template <>                            \
+  struct OpParamsOf<OpType::name> {      \
+    using type = P;                      \
+  };
+FACEKIT_OPS(FACEKIT_OP_PARAMS)
+#undef FACEKIT_OP_PARAMS
 
 }  // namespace facekit

@@ -12,7 +12,7 @@
 // registers, each step broadcasting MR consecutive weights of one packed tile (which is why the
 // 16-row tiles suit it: the MR weights of one t are adjacent).
 //
-// Geometry reuses Conv2dGeometry (the executor's Step carries one): in_w = T, in_c = C,
+// Geometry reuses Conv2dGeometry (so the conv2d kernels run it): in_w = T, in_c = C,
 // out_w = O; the other fields are 1 / 0.
 #pragma once
 

@@ -1,11 +1,40 @@
-// facekit/ops/op_common.hpp - shared checks used when preparing ops.
+// facekit/ops/op_common.hpp - what every op definition (ops/<name>.hpp) shares: the OpDef
+// template it specialises and the checks it uses on its tensors.
+//
+// An op definition is a specialisation of OpDef<OpType::name> with:
+//   struct Args;                          typed arguments, everything a kernel needs (no pointers
+//                                         into tensors); shared by every backend
+//   static Status validate(m, op, &args); shapes and params, once at load, naming what is wrong
+//   template <class Arch> static Status select(op, &args);   optional: pick a CPU kernel variant
+//   template <class Arch> static void run(const CpuStep&);    the CPU step
+//   static constexpr bool kAliasesInput;  optional: the output shares the input's memory, no step
+// ops/op_table.hpp turns the op set (FACEKIT_OPS in op_types.hpp) into the dispatch.
 #pragma once
 
 #include "../model/model.hpp"
-#include "../runtime/step.hpp"
+#include "cpu_step.hpp"
 
 namespace facekit {
 namespace ops {
+
+/// Specialised once per op in ops/<name>.hpp.
+template <OpType T>
+struct OpDef;
+
+/// Defaults an op definition inherits.
+struct OpDefDefaults {
+  static constexpr bool kAliasesInput = false;
+  template <class Arch, class Args>
+  static Status select(const OpInfo&, Args*) {
+    return Status::ok();
+  }
+};
+
+/// The op's parameter block, typed by the op set.
+template <OpType T>
+typename OpParamsOf<T>::type params_of(const OpInfo& op) noexcept {
+  return op.params.as<typename OpParamsOf<T>::type>();
+}
 
 inline const char* tname(const Model& m, uint32_t t) { return t == kNoTensor ? "(none)" : m.tensor(t).name; }
 
@@ -40,6 +69,13 @@ inline Status require_constant(const Model& m, const OpInfo& op, uint32_t t, for
   return Status::ok();
 }
 
+/// The op's single input is an activation (not a constant).
+inline Status require_activation_input(const Model& m, const OpInfo& op, uint32_t t) {
+  const TensorInfo& ti = m.tensor(t);
+  if (ti.is_constant()) return FACEKIT_OP_ERROR(op, "input '%s' is a constant", ti.name);
+  return Status::ok();
+}
+
 inline Status require_activation_param(const OpInfo& op, Activation a) {
   if (uint32_t(a) > uint32_t(Activation::prelu)) return FACEKIT_OP_ERROR(op, "unknown activation %u", unsigned(a));
   return Status::ok();
@@ -55,25 +91,74 @@ inline Status require_alpha(const Model& m, const OpInfo& op, uint32_t t, int ch
   return Status::ok();
 }
 
-/// The NHWC input and output sizes of a resampling op (resize, transform, depth-to-space) in the
-/// Step's generic geometry; the other conv fields stay zero.
-inline kernels::Conv2dGeometry nhwc_io_geometry(const TensorInfo& x, const TensorInfo& y) noexcept {
-  kernels::Conv2dGeometry g{};
-  g.in_h = x.dims[1];
-  g.in_w = x.dims[2];
-  g.in_c = x.dims[3];
-  g.out_h = y.dims[1];
-  g.out_w = y.dims[2];
-  g.out_c = y.dims[3];
-  return g;
+/// An elementwise op's input 0 and output: an activation with as many elements, same rank.
+inline Status require_elementwise(const Model& m, const OpInfo& op) {
+  const TensorInfo &xt = m.tensor(op.inputs[0]), &yt = m.tensor(op.outputs[0]);
+  if (xt.is_constant()) return FACEKIT_OP_ERROR(op, "input '%s' is a constant", xt.name);
+  if (xt.elements() != yt.elements() || xt.rank != yt.rank)
+    return FACEKIT_OP_ERROR(op, "input '%s' and output '%s' differ in shape", xt.name, yt.name);
+  return Status::ok();
 }
 
-inline void copy_io(const OpInfo& op, Step* s) {
-  s->name = op.name;
-  s->type = op.type;
-  s->input_count = op.input_count;
-  for (int i = 0; i < kMaxOpInputs; ++i) s->inputs[i] = i < op.input_count ? op.inputs[i] : kNoTensor;
-  s->output = op.outputs[0];
+/// Input 0 and the output are activations of the same shape.
+inline Status require_same_shape(const Model& m, const OpInfo& op) {
+  const TensorInfo &xt = m.tensor(op.inputs[0]), &yt = m.tensor(op.outputs[0]);
+  if (xt.is_constant()) return FACEKIT_OP_ERROR(op, "input '%s' is a constant", xt.name);
+  bool same = xt.rank == yt.rank;
+  for (int d = 0; same && d < xt.rank; ++d) same = xt.dims[d] == yt.dims[d];
+  if (!same) return FACEKIT_OP_ERROR(op, "input '%s' and output '%s' differ in shape", xt.name, yt.name);
+  return Status::ok();
+}
+
+/// A [.., R, C] tensor whose leading dimensions are all 1 (a plain R x C matrix). With
+/// `activation`, it must also not be a constant.
+inline Status require_matrix(const Model& m, const OpInfo& op, uint32_t t, const char* what, int* rows, int* cols,
+                             bool activation = false) {
+  const TensorInfo& ti = m.tensor(t);
+  if (activation && ti.is_constant()) return FACEKIT_OP_ERROR(op, "%s '%s' is a constant", what, ti.name);
+  if (ti.rank < 2) return FACEKIT_OP_ERROR(op, "%s '%s' has rank %d, needs at least 2", what, ti.name, ti.rank);
+  for (int d = 0; d + 2 < ti.rank; ++d)
+    if (ti.dims[d] != 1)
+      return FACEKIT_OP_ERROR(op, "%s '%s': dimension %d is %d, the leading dimensions must be 1", what, ti.name, d,
+                              ti.dims[d]);
+  *rows = ti.dims[ti.rank - 2];
+  *cols = ti.dims[ti.rank - 1];
+  return Status::ok();
+}
+
+/// An optional channel_padded constant of `channels` values.
+inline Status require_channel_vector(const Model& m, const OpInfo& op, uint32_t t, int channels, const char* what) {
+  if (t == kNoTensor) return Status::ok();
+  FACEKIT_RETURN_IF_ERROR(require_constant(m, op, t, format::Layout::channel_padded, what));
+  if (m.tensor(t).dims[0] != channels)
+    return FACEKIT_OP_ERROR(op, "%s '%s' has %d values, the input has %d channels", what, m.tensor(t).name,
+                            m.tensor(t).dims[0], channels);
+  return Status::ok();
+}
+
+/// A 4x4 matrix operand: 16 floats, an activation or a plain constant.
+inline Status require_matrix16(const Model& m, const OpInfo& op, uint32_t t, const char* what) {
+  const TensorInfo& ti = m.tensor(t);
+  if (ti.elements() != 16)
+    return FACEKIT_OP_ERROR(op, "%s '%s' has %zu elements, expected 16 (a 4x4 matrix)", what, ti.name, ti.elements());
+  if (ti.is_constant() && ti.layout != format::Layout::plain)
+    return FACEKIT_OP_ERROR(op, "%s '%s' must have the plain layout (has %u)", what, ti.name, unsigned(ti.layout));
+  return Status::ok();
+}
+
+/// A tensor viewed as [pixels][channels] (channels = last dim).
+struct PixelsChannels {
+  int pixels, channels;
+};
+inline PixelsChannels pixels_channels(const TensorInfo& t) noexcept {
+  const int channels = t.rank ? t.dims[t.rank - 1] : 1;
+  return {int(t.elements() / std::size_t(channels)), channels};
+}
+
+/// A shape right-aligned into 4 dimensions (leading 1s), for the pad and slice kernels.
+inline int dim4(const TensorInfo& t, int d) noexcept {
+  const int src = d - (4 - t.rank);
+  return src >= 0 ? t.dims[src] : 1;
 }
 
 }  // namespace ops

@@ -15,16 +15,8 @@
 #include <vector>
 
 #include "../model/model.hpp"
-#include "../ops/conv2d.hpp"
-#include "../ops/depth_to_space.hpp"
-#include "../ops/elementwise.hpp"
-#include "../ops/mixer.hpp"
-#include "../ops/pool2d.hpp"
-#include "../ops/resize_bilinear.hpp"
-#include "../ops/shape_ops.hpp"
-#include "../ops/spatial_transform.hpp"
+#include "../ops/op_table.hpp"
 #include "memory_plan.hpp"
-#include "step.hpp"
 
 namespace facekit {
 
@@ -36,13 +28,13 @@ class Program {
 
   const Model& model() const noexcept { return *model_; }
   std::size_t arena_size() const noexcept { return arena_size_; }
-  const std::vector<Step>& steps() const noexcept { return steps_; }
+  const std::vector<CpuStep>& steps() const noexcept { return steps_; }
   /// Arena offset of an activation tensor (after aliasing).
   std::size_t offset(uint32_t tensor) const noexcept { return offsets_[tensor]; }
 
  private:
   std::shared_ptr<const Model> model_;
-  std::vector<Step> steps_;            // tensor indices set, pointers unbound
+  std::vector<CpuStep> steps_;            // tensor indices set, pointers unbound
   std::vector<std::size_t> offsets_;   // per tensor; kNoOffset for constants
   std::size_t arena_size_ = 0;
   static constexpr std::size_t kNoOffset = ~std::size_t(0);
@@ -57,43 +49,17 @@ Expected<std::shared_ptr<const Program>> Program::create(std::shared_ptr<const M
   prog->model_ = model;
   const std::size_t nt = std::size_t(m.tensor_count());
 
-  // Reshape outputs alias their input: find each tensor's storage root.
+  // Aliasing ops (reshape) let the output share the input: find each tensor's storage root.
   std::vector<uint32_t> root(nt);
   for (std::size_t t = 0; t < nt; ++t) root[t] = uint32_t(t);
   prog->steps_.reserve(m.ops().size());
   for (const OpInfo& op : m.ops()) {
-    Step s;
-    Status st;
-    switch (op.type) {
-      case OpType::conv2d:
-      case OpType::dwconv2d: st = ops::prepare_conv2d<Arch>(m, op, &s); break;
-      case OpType::maxpool2d: st = ops::prepare_maxpool2d<Arch>(m, op, &s); break;
-      case OpType::add: st = ops::prepare_add<Arch>(m, op, &s); break;
-      case OpType::relu:
-      case OpType::prelu:
-      case OpType::logistic: st = ops::prepare_unary<Arch>(m, op, &s); break;
-      case OpType::concat: st = ops::prepare_concat(m, op, &s); break;
-      case OpType::pad: st = ops::prepare_pad(m, op, &s); break;
-      case OpType::layer_norm: st = ops::prepare_layer_norm<Arch>(m, op, &s); break;
-      case OpType::token_dense: st = ops::prepare_token_dense<Arch>(m, op, &s); break;
-      case OpType::mul: st = ops::prepare_mul<Arch>(m, op, &s); break;
-      case OpType::point_normalize: st = ops::prepare_point_normalize<Arch>(m, op, &s); break;
-      case OpType::slice: st = ops::prepare_slice(m, op, &s); break;
-      case OpType::copy: st = ops::prepare_copy(m, op, &s); break;
-      case OpType::resize_bilinear: st = ops::prepare_resize_bilinear<Arch>(m, op, &s); break;
-      case OpType::depth_to_space: st = ops::prepare_depth_to_space(m, op, &s); break;
-      case OpType::landmarks_to_transform_matrix: st = ops::prepare_landmarks_to_transform_matrix<Arch>(m, op, &s); break;
-      case OpType::transform_tensor_bilinear: st = ops::prepare_transform_tensor_bilinear<Arch>(m, op, &s); break;
-      case OpType::transform_landmarks: st = ops::prepare_transform_landmarks<Arch>(m, op, &s); break;
-      case OpType::reshape:
-        st = ops::check_reshape(m, op);
-        if (st) root[op.outputs[0]] = root[op.inputs[0]];
-        break;
-      default:
-        st = Status::error("op %s: %s is not supported by the CPU executor yet", op.name, op_type_name(op.type));
-    }
-    if (!st) return st;
-    if (op.type != OpType::reshape) prog->steps_.push_back(s);
+    CpuStep s;
+    FACEKIT_RETURN_IF_ERROR(ops::prepare_cpu_step<Arch>(m, op, &s));
+    if (ops::aliases_input(op.type))
+      root[op.outputs[0]] = root[op.inputs[0]];
+    else
+      prog->steps_.push_back(s);
   }
 
   // Lifetimes per storage root, in op indices; graph inputs live from the start, outputs to the end.
@@ -135,7 +101,7 @@ class Session {
     arena_ = detail::AlignedBytes::allocate(p.arena_size_ ? p.arena_size_ : kTensorAlignment);
     std::memset(arena_.ptr.get(), 0, arena_.size);
     steps_ = p.steps_;
-    for (Step& s : steps_) {
+    for (CpuStep& s : steps_) {
       for (int i = 0; i < kMaxOpInputs; ++i) s.in[i] = s.inputs[i] == kNoTensor ? nullptr : tensor_ptr(s.inputs[i]);
       s.out = const_cast<float*>(tensor_ptr(s.output));
     }
@@ -147,7 +113,7 @@ class Session {
 
   /// Runs every step. No allocation, no validation: the Program checked everything.
   void run() noexcept {
-    for (const Step& s : steps_) s.run(s);
+    for (const CpuStep& s : steps_) s.run(s);
   }
 
   float* input(int i) noexcept { return const_cast<float*>(tensor_ptr(program_->model().inputs()[std::size_t(i)])); }
@@ -171,7 +137,7 @@ class Session {
 
   std::shared_ptr<const Program> program_;
   detail::AlignedBytes arena_;
-  std::vector<Step> steps_;
+  std::vector<CpuStep> steps_;
 };
 
 }  // namespace facekit

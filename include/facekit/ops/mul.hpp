@@ -1,0 +1,34 @@
+// facekit/ops/mul.hpp - mul by a per-channel constant: y = x * b[c].
+#pragma once
+
+#include "../kernels/f32_mul.hpp"
+#include "op_common.hpp"
+
+namespace facekit {
+namespace ops {
+
+template <>
+struct OpDef<OpType::mul> : OpDefDefaults {
+  struct Args {
+    int pixels, channels;
+  };
+
+  static Status validate(const Model& m, const OpInfo& op, Args* a) {
+    FACEKIT_RETURN_IF_ERROR(require_counts(op, 2, 2, 1));
+    FACEKIT_RETURN_IF_ERROR(require_same_shape(m, op));
+    const PixelsChannels pc = pixels_channels(m.tensor(op.outputs[0]));
+    FACEKIT_RETURN_IF_ERROR(require_constant(m, op, op.inputs[1], format::Layout::channel_padded, "b"));
+    FACEKIT_RETURN_IF_ERROR(require_channel_vector(m, op, op.inputs[1], pc.channels, "b"));
+    *a = Args{pc.pixels, pc.channels};
+    return Status::ok();
+  }
+
+  template <class Arch>
+  static void run(const CpuStep& s) {
+    const Args& a = s.args_as<Args>();
+    kernels::f32_mul<Arch>(s.in[0], s.in[1], a.pixels, a.channels, s.out);
+  }
+};
+
+}  // namespace ops
+}  // namespace facekit
