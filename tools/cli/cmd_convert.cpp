@@ -16,7 +16,7 @@ int cmd_convert(const std::vector<std::string>& args) {
     if (args[i] == "--dump-passes") {
       // The graph after each pass, on stdout: where an unfamiliar model stops, and what each
       // pass made of it up to there.
-      options.after_pass = [](const char* pass, const facekit::convert::Graph& g) {
+      options.after_pass = [](const char* pass, const facekit::convert::LoweringGraph& g) {
         std::printf("== %s: after %s ==\n%s", g.source->source.c_str(), pass,
                     facekit::convert::dump_graph(g).c_str());
       };

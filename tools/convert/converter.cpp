@@ -166,7 +166,8 @@ ConvertResult convert_path(const std::string& in_path, const std::string& out_di
       continue;
     }
     result.networks.emplace_back();
-    convert_one(std::move(m.bytes), m.name, name + "/" + m.name, out_dir, options, &stems, &result.networks.back());
+    convert_one(std::move(m.bytes), m.name, name + "/" + m.name, out_dir, options, &stems,
+                &result.networks.back());
   }
   if (result.networks.empty()) result.status = Status::error("%s: the bundle contains no .tflite network", name.c_str());
   return result;

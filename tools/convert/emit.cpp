@@ -15,7 +15,7 @@ namespace {
 
 class Emitter {
  public:
-  explicit Emitter(const Graph& g) : g_(g) {}
+  explicit Emitter(const LoweringGraph& g) : g_(g) {}
 
   Expected<OutModel> run() {
     for (int t : g_.source->inputs) out_.inputs.push_back(activation_id(t));
@@ -230,7 +230,7 @@ class Emitter {
     return Status::ok();
   }
 
-  const Graph& g_;
+  const LoweringGraph& g_;
   OutModel out_;
   std::map<int, uint32_t> act_ids_;
   std::map<std::pair<int, int>, uint32_t> alpha_ids_;
@@ -240,7 +240,7 @@ class Emitter {
 
 }  // namespace
 
-Expected<OutModel> emit_model(const Graph& g) { return Emitter(g).run(); }
+Expected<OutModel> emit_model(const LoweringGraph& g) { return Emitter(g).run(); }
 
 }  // namespace convert
 }  // namespace facekit

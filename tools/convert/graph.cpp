@@ -50,27 +50,27 @@ const char* node_kind_name(NodeKind k) {
   return "?";
 }
 
-Graph::Graph(const SourceGraph& g)
+LoweringGraph::LoweringGraph(const SourceGraph& g)
     : source(&g), is_output(g.tensors.size(), 0), values(g.tensors.size()) {}
 
-const std::vector<int32_t>& Graph::shape(int t) const {
+const std::vector<int32_t>& LoweringGraph::shape(int t) const {
   auto it = stored_shape.find(t);
   return it != stored_shape.end() ? it->second : source->tensors[std::size_t(t)].shape;
 }
 
-std::string Graph::tensor_name(int t) const {
+std::string LoweringGraph::tensor_name(int t) const {
   return std::size_t(t) < source->tensors.size() ? source->tensors[std::size_t(t)].name
                                                  : extra_names[std::size_t(t) - source->tensors.size()];
 }
 
-int Graph::add_tensor(std::string name, std::vector<int32_t> dims) {
+int LoweringGraph::add_tensor(std::string name, std::vector<int32_t> dims) {
   const int t = int(tensor_count());
   extra_names.push_back(std::move(name));
   stored_shape[t] = std::move(dims);
   return t;
 }
 
-int Graph::uses(int t) const {
+int LoweringGraph::uses(int t) const {
   int n = std::size_t(t) < is_output.size() && is_output[std::size_t(t)] ? 1000000 : 0;
   for (const Node& nd : nodes) {
     if (nd.dead) continue;
@@ -80,13 +80,13 @@ int Graph::uses(int t) const {
   return n;
 }
 
-Node* Graph::producer(int t) {
+Node* LoweringGraph::producer(int t) {
   for (Node& nd : nodes)
     if (!nd.dead && nd.out == t) return &nd;
   return nullptr;
 }
 
-Status Graph::fail_model(const std::string& msg) const {
+Status LoweringGraph::fail_model(const std::string& msg) const {
   return Status::error("%s: %s", source->source.c_str(), msg.c_str());
 }
 
@@ -102,11 +102,11 @@ const char* activation_name(Activation a) {
   return "?";
 }
 
-std::string tensor_str(const Graph& g, int t) { return "'" + g.tensor_name(t) + "'" + shape_str(g.shape(t)); }
+std::string tensor_str(const LoweringGraph& g, int t) { return "'" + g.tensor_name(t) + "'" + shape_str(g.shape(t)); }
 
 }  // namespace
 
-std::string dump_graph(const Graph& g) {
+std::string dump_graph(const LoweringGraph& g) {
   std::string r;
   int k = 0;
   for (const Node& n : g.nodes) {

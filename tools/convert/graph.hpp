@@ -2,10 +2,11 @@
 // the importers (convert/import/), the rewrite passes (convert/passes/) and the emitter.
 //
 // Tensor ids are SourceGraph tensor indices; tensors a pass creates (row slices) get ids after
-// them, named in Graph::extra_names. A Node is one facekit op: its kind, activation inputs, output
-// and whatever its kind needs (weights by source tensor id, typed params, per-channel values).
-// Passes rewrite nodes in place and mark the ones they fuse away `dead`; dead-op removal drops
-// them. Everything a pass reads or changes is in Graph: no pass keeps state of its own.
+// them, named in LoweringGraph::extra_names. A Node is one facekit op: its kind, activation
+// inputs, output and whatever its kind needs (weights by source tensor id, typed params,
+// per-channel values). Passes rewrite nodes in place and mark the ones they fuse away `dead`;
+// dead-op removal drops them. Everything a pass reads or changes is in LoweringGraph: no pass
+// keeps state of its own.
 #pragma once
 
 #include <cstdint>
@@ -72,8 +73,8 @@ struct Node {
 };
 
 /// The graph being converted: its nodes in execution order and what the passes share.
-struct Graph {
-  explicit Graph(const SourceGraph& g);
+struct LoweringGraph {
+  explicit LoweringGraph(const SourceGraph& g);
 
   const SourceGraph* source;
   std::vector<Node> nodes;
@@ -116,7 +117,7 @@ std::string shape_str(const std::vector<int32_t>& s);
 /// The graph as text, one live node a line (kind, name, inputs and output with their stored
 /// shapes, fused parts), then the counters of LoweringStats that are not zero: what
 /// `facekit convert --dump-passes` prints after each pass.
-std::string dump_graph(const Graph& g);
+std::string dump_graph(const LoweringGraph& g);
 
 }  // namespace convert
 }  // namespace facekit

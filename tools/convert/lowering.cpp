@@ -10,7 +10,7 @@ namespace facekit {
 namespace convert {
 
 Expected<OutModel> lower_graph(const SourceGraph& g, LoweringStats* stats, const PassObserver& after_pass) {
-  Graph graph(g);
+  LoweringGraph graph(g);
   ImportState st(graph);
   // The counters so far, also when a pass fails.
   auto done = [&](Expected<OutModel> r) {

@@ -44,11 +44,11 @@ struct LoweringStats {
   int rows_pruned_ops = 0;         ///< ops computing only the rows (tokens) some graph output needs
 };
 
-struct Graph;
+struct LoweringGraph;
 
 /// Called after each pass (and after a failed import, with what it imported) with the pass's name
 /// and the graph as it stands: `facekit convert --dump-passes` prints dump_graph() of it.
-using PassObserver = std::function<void(const char* pass, const Graph& graph)>;
+using PassObserver = std::function<void(const char* pass, const LoweringGraph& graph)>;
 
 /// Lowers subgraph 0 of `g`. The result has no metadata yet (see model_info.hpp).
 Expected<OutModel> lower_graph(const SourceGraph& g, LoweringStats* stats,

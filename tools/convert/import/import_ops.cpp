@@ -11,7 +11,7 @@ namespace convert {
 namespace {
 
 Status check_graph_io(ImportState& st) {
-  const Graph& g = st.graph;
+  const LoweringGraph& g = st.graph;
   for (int t : st.src.inputs) {
     const SourceTensor& s = st.src.tensors[std::size_t(t)];
     if (s.has_data) return g.fail_model(strf("graph input '%s' is a constant", s.name.c_str()));
@@ -142,7 +142,7 @@ Status import_ops(ImportState& st) {
     }
   }
   // Graph outputs are looked up through the aliases that TRANSPOSE views introduce.
-  Graph& g = st.graph;
+  LoweringGraph& g = st.graph;
   for (int t : st.src.outputs) {
     if (!st.defined[std::size_t(t)]) return g.fail_model(strf("graph output '%s' is never written", st.tname(t)));
     if (st.transposed[std::size_t(t)])

@@ -6,7 +6,7 @@
 namespace facekit {
 namespace convert {
 
-ImportState::ImportState(Graph& g) : src(*g.source), graph(g) {
+ImportState::ImportState(LoweringGraph& g) : src(*g.source), graph(g) {
   const std::size_t nt = src.tensors.size();
   constant.assign(nt, 0);
   defined.assign(nt, 0);

@@ -35,10 +35,10 @@ struct Pattern {
 };
 
 struct ImportState {
-  explicit ImportState(Graph& graph);
+  explicit ImportState(LoweringGraph& graph);
 
   const SourceGraph& src;
-  Graph& graph;
+  LoweringGraph& graph;
   std::vector<uint8_t> constant;      ///< per source tensor: has constant values
   std::vector<uint8_t> defined;       ///< written by an op imported so far, or a graph input
   std::vector<uint8_t> source_output; ///< per source tensor: a graph output of the TFLite graph

@@ -22,7 +22,7 @@ bool is_channel_pad(const Node& n) {
 
 }  // namespace
 
-Status absorb_channel_pads(Graph& g) {
+Status absorb_channel_pads(LoweringGraph& g) {
   for (Node& n : g.nodes) {
     if (n.dead || n.kind != NodeKind::add || g.shape(n.out).size() != 4) continue;
     for (int k = 0; k < 2; ++k) {

@@ -8,7 +8,7 @@ namespace convert {
 namespace {
 
 // A PAD that adds zeros only along H and W of an NHWC tensor.
-bool is_spatial_pad(const Graph& g, const Node& n) {
+bool is_spatial_pad(const LoweringGraph& g, const Node& n) {
   if (n.kind != NodeKind::pad || g.shape(n.in[0]).size() != 4) return false;
   return n.pad.before[0] == 0 && n.pad.after[0] == 0 && n.pad.before[3] == 0 && n.pad.after[3] == 0 &&
          (n.pad.before[1] | n.pad.after[1] | n.pad.before[2] | n.pad.after[2]) != 0;
@@ -16,7 +16,7 @@ bool is_spatial_pad(const Graph& g, const Node& n) {
 
 }  // namespace
 
-Status fold_spatial_pads(Graph& g) {
+Status fold_spatial_pads(LoweringGraph& g) {
   for (Node& d : g.nodes) {
     if (d.dead || !is_spatial_pad(g, d) || g.uses(d.out) != 1) continue;
     Node* c = nullptr;

@@ -5,7 +5,7 @@
 namespace facekit {
 namespace convert {
 
-Status fuse_activations(Graph& g) {
+Status fuse_activations(LoweringGraph& g) {
   for (Node& n : g.nodes) {
     if (n.dead || (n.kind != NodeKind::relu && n.kind != NodeKind::relu6 && n.kind != NodeKind::prelu)) continue;
     Node* p = g.producer(n.in[0]);

@@ -6,7 +6,7 @@
 namespace facekit {
 namespace convert {
 
-Status fuse_residual_adds(Graph& g) {
+Status fuse_residual_adds(LoweringGraph& g) {
   for (Node& n : g.nodes) {
     if (n.dead || n.kind != NodeKind::add) continue;
     Node* best = nullptr;

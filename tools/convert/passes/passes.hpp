@@ -4,8 +4,8 @@
 // Two levels, as the graph exists only after the import:
 //  - source passes work on the TFLite operators before they are imported (ImportState): folding
 //    constant-only operators and recognising multi-op patterns that import as one node;
-//  - graph passes rewrite the imported nodes (Graph) and may fail with a Status naming the
-//    model and operator.
+//  - graph passes rewrite the imported nodes (LoweringGraph) and may fail with a Status naming
+//    the model and operator.
 // The import itself is one step of the list, so the list reads as the whole lowering.
 // Adding a pass: a new file defining its function, declared below, and one line in pass_list.cpp.
 #pragma once
@@ -21,14 +21,15 @@ namespace convert {
 struct Pass {
   const char* name;
   Status (*on_source)(ImportState&);  ///< a source-level pass (or the import), else null
-  Status (*on_graph)(Graph&);         ///< a graph pass, else null
+  Status (*on_graph)(LoweringGraph&);         ///< a graph pass, else null
 };
 
 /// Every pass, in the order they run.
 const std::vector<Pass>& pass_list();
 
 // ---- source level ----
-/// DEQUANTIZE (float16) and DENSIFY (sparse) of constants become float32 constants (Graph::values).
+/// DEQUANTIZE (float16) and DENSIFY (sparse) of constants become float32 constants
+/// (LoweringGraph::values).
 Status fold_dequantize(ImportState& st);
 /// The MLP-Mixer's layer norms and point normalisation (MEAN, SQUARED_DIFFERENCE, RSQRT, ...
 /// subgraphs) recognised as one op each (ImportState::patterns).
@@ -36,19 +37,19 @@ Status fuse_mixer_patterns(ImportState& st);
 
 // ---- graph level ----
 /// ADD(PAD_channels(x), y) -> ADD(y, x): add zero-extends its narrower operand b.
-Status absorb_channel_pads(Graph& g);
+Status absorb_channel_pads(LoweringGraph& g);
 /// conv2d/dwconv2d/add -> RELU/RELU6/PRELU: one op with a fused activation.
-Status fuse_activations(Graph& g);
+Status fuse_activations(LoweringGraph& g);
 /// ADD(conv(x), r) [+ activation] -> conv(x) with residual r (also token_dense).
-Status fuse_residual_adds(Graph& g);
+Status fuse_residual_adds(LoweringGraph& g);
 /// PAD(zeros along H, W) -> conv2d/dwconv2d: the conv's own padding grows instead.
-Status fold_spatial_pads(Graph& g);
+Status fold_spatial_pads(LoweringGraph& g);
 /// Orders the nodes by their dependencies, keeping the source order where it can.
-Status topo_sort(Graph& g);
+Status topo_sort(LoweringGraph& g);
 /// Ops of [1,1,R,C] tensors compute only the rows (tokens) a graph output needs.
-Status prune_rows(Graph& g);
+Status prune_rows(LoweringGraph& g);
 /// Drops nodes no graph output needs (and the ones passes marked dead).
-Status remove_dead(Graph& g);
+Status remove_dead(LoweringGraph& g);
 
 }  // namespace convert
 }  // namespace facekit

@@ -21,7 +21,7 @@ struct RowRange {
 };
 
 // [1,1,R,C]: R rows.
-bool row_shaped(const Graph& g, int t, int* rows) {
+bool row_shaped(const LoweringGraph& g, int t, int* rows) {
   const auto& s = g.shape(t);
   if (s.size() != 4 || s[0] != 1 || s[1] != 1) return false;
   *rows = s[2];
@@ -44,7 +44,7 @@ bool row_wise(const Node& n) {
 }
 
 // A slice of whole rows of a [1,1,R,C] tensor.
-bool row_slice(const Graph& g, const Node& n) {
+bool row_slice(const LoweringGraph& g, const Node& n) {
   int ro = 0, ri = 0;
   return n.kind == NodeKind::slice && row_shaped(g, n.out, &ro) && row_shaped(g, n.in[0], &ri) &&
          n.slice.begin[0] == 0 && n.slice.begin[1] == 0 && n.slice.begin[3] == 0 &&
@@ -53,7 +53,7 @@ bool row_slice(const Graph& g, const Node& n) {
 
 // How input t of n (its residual if `residual`) relates to n's rows: 0 all rows of t are read,
 // 1 the output's rows, 2 the output's rows shifted by the slice's begin.
-int row_relation(const Graph& g, const Node& n, int t, bool residual) {
+int row_relation(const LoweringGraph& g, const Node& n, int t, bool residual) {
   int ro = 0, ri = 0;
   if (!row_shaped(g, n.out, &ro) || !row_shaped(g, t, &ri)) return 0;
   if (residual) return ro == ri && (n.kind == NodeKind::conv2d || n.kind == NodeKind::token_dense) ? 1 : 0;
@@ -61,13 +61,13 @@ int row_relation(const Graph& g, const Node& n, int t, bool residual) {
   return ro == ri && row_wise(n) ? 1 : 0;
 }
 
-bool can_prune(const Graph& g, const Node& n) {
+bool can_prune(const LoweringGraph& g, const Node& n) {
   return row_wise(n) || n.kind == NodeKind::token_dense || row_slice(g, n);
 }
 
 }  // namespace
 
-Status prune_rows(Graph& g) {
+Status prune_rows(LoweringGraph& g) {
   std::vector<RowRange> need(g.tensor_count());
   auto want = [&](int t, int lo, int hi) {
     RowRange& r = need[std::size_t(t)];

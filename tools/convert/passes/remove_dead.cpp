@@ -7,7 +7,7 @@
 namespace facekit {
 namespace convert {
 
-Status remove_dead(Graph& g) {
+Status remove_dead(LoweringGraph& g) {
   std::vector<uint8_t> needed(g.tensor_count(), 0);
   for (int t : g.outputs) needed[std::size_t(t)] = 1;
   for (std::size_t i = g.nodes.size(); i-- > 0;) {  // readers come after writers

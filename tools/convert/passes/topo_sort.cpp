@@ -10,7 +10,7 @@
 namespace facekit {
 namespace convert {
 
-Status topo_sort(Graph& g) {
+Status topo_sort(LoweringGraph& g) {
   std::vector<int> live;
   for (std::size_t i = 0; i < g.nodes.size(); ++i)
     if (!g.nodes[i].dead) live.push_back(int(i));
