@@ -11,6 +11,7 @@
 
 #include "convert/graph.hpp"
 #include "convert/import/importer.hpp"
+#include "convert/lowering.hpp"
 #include "convert/passes/passes.hpp"
 
 using namespace facekit;
@@ -480,6 +481,45 @@ TEST_CASE("convert dump_graph: live nodes with kinds, tensor shapes and fused pa
                 d);
   CHECK_MESSAGE(d.find("  1 relu") == std::string::npos, d);  // dead nodes are not listed
   CHECK_MESSAGE(d.find("activations fused 1") != std::string::npos, d);
+}
+
+TEST_CASE("convert lower_graph: the observer (--dump-passes) sees each pass's graph and where the import stops") {
+  Source s;
+  const int x = s.tensor("x", {1, 4}), a = s.tensor("a", {1, 4}), z = s.tensor("z", {1, 4});
+  const int y = s.tensor("y", {1, 4});
+  s.op(kTfRelu, "RELU", {x}, {a});
+  s.g.inputs = {x};
+  std::vector<std::string> seen;
+  std::vector<std::size_t> live;
+  auto observe = [&](const char* pass, const LoweringGraph& g) {
+    seen.push_back(pass);
+    live.push_back(live_names(g).size());
+  };
+
+  SUBCASE("converted") {
+    s.op(kTfLogistic, "LOGISTIC", {a}, {y});
+    s.g.outputs = {y};
+    LoweringStats stats;
+    Expected<OutModel> m = lower_graph(s.g, &stats, observe);
+    REQUIRE_MESSAGE(m, m.status().message());
+    std::vector<std::string> want;
+    for (const Pass& p : pass_list()) want.push_back(p.name);
+    CHECK(seen == want);
+    CHECK(live.back() == 2);
+    CHECK(m->ops.size() == 2);
+  }
+  SUBCASE("the import fails: the observer gets what it imported before the error") {
+    s.op(kTfLogistic, "LOGISTIC", {z}, {y});  // z is never written
+    s.g.outputs = {a, y};
+    Expected<OutModel> m = lower_graph(s.g, nullptr, observe);
+    REQUIRE(!m);
+    CHECK_MESSAGE(std::string(m.status().message()).find("tiny.tflite: operator #1 LOGISTIC: input 'z' is read "
+                                                         "before any operator writes it") != std::string::npos,
+                  m.status().message());
+    REQUIRE(!seen.empty());
+    CHECK(seen.back() == "import (stopped by the error)");
+    CHECK(live.back() == 1);  // the RELU
+  }
 }
 
 #endif  // FACEKIT_HAVE_CONVERTER

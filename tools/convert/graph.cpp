@@ -93,13 +93,9 @@ Status LoweringGraph::fail_model(const std::string& msg) const {
 namespace {
 
 const char* activation_name(Activation a) {
-  switch (a) {
-    case Activation::none: return "none";
-    case Activation::relu: return "relu";
-    case Activation::relu6: return "relu6";
-    case Activation::prelu: return "prelu";
-  }
-  return "?";
+  static const char* const kNames[] = {"none", "relu", "relu6", "prelu"};  // by Activation's value
+  const auto i = std::size_t(a);
+  return i < sizeof kNames / sizeof kNames[0] ? kNames[i] : "?";
 }
 
 std::string tensor_str(const LoweringGraph& g, int t) { return "'" + g.tensor_name(t) + "'" + shape_str(g.shape(t)); }

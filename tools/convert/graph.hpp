@@ -102,6 +102,13 @@ struct LoweringGraph {
   Status fail_model(const std::string& msg) const;
 };
 
+/// `into` takes over n's output and appends its name ("CONV_2D#4+ADD#6"); n is fused away.
+inline void fuse_into(Node* into, Node& n) {
+  into->out = n.out;
+  into->name += "+" + n.name;
+  n.dead = true;
+}
+
 inline bool is_conv(const Node* n) { return n && (n->kind == NodeKind::conv2d || n->kind == NodeKind::dwconv2d); }
 
 /// printf into a std::string (messages of at most 511 characters).

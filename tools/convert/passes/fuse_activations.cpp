@@ -24,9 +24,7 @@ Status fuse_activations(LoweringGraph& g) {
       p->alpha = n.alpha;
       p->alpha_src = n.alpha_src;
     }
-    p->out = n.out;
-    p->name += "+" + n.name;
-    n.dead = true;
+    fuse_into(p, n);
     ++g.stats.activations_fused;
   }
   return Status::ok();

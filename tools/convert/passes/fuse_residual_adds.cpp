@@ -31,9 +31,7 @@ Status fuse_residual_adds(LoweringGraph& g) {
     best->act = n.act;
     best->alpha = n.alpha;
     best->alpha_src = n.alpha_src;
-    best->out = n.out;
-    best->name += "+" + n.name;
-    n.dead = true;
+    fuse_into(best, n);
     ++g.stats.residual_adds_fused;
   }
   return Status::ok();
