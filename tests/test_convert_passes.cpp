@@ -172,6 +172,41 @@ TEST_CASE("convert pass fuse_mixer_patterns: a point normalisation subgraph beco
   }
 }
 
+TEST_CASE("convert pass fuse_mixer_patterns: a Keras layer normalisation subgraph becomes one pattern") {
+  // mu = MEAN(x); g = RSQRT(MEAN(SQUARED_DIFFERENCE(x, mu)) + eps); y = x * g + NEG(mu) * g
+  Source s;
+  const int x = s.tensor("x", {1, 4, 8});
+  const int ax = s.axis("axis", -1);
+  const int eps = s.constant("eps", {}, kTfFloat32, std::vector<float>{1e-6f});
+  const int mu = s.tensor("mu", {1, 4, 1}), sd = s.tensor("sd", {1, 4, 8}), var = s.tensor("var", {1, 4, 1});
+  const int ve = s.tensor("ve", {1, 4, 1}), g = s.tensor("g", {1, 4, 1}), nm = s.tensor("nm", {1, 4, 1});
+  const int mx = s.tensor("mx", {1, 4, 8}), mm = s.tensor("mm", {1, 4, 1}), y = s.tensor("y", {1, 4, 8});
+  s.op(kTfMean, "MEAN", {x, ax}, {mu});
+  s.op(kTfSquaredDifference, "SQUARED_DIFFERENCE", {x, mu}, {sd});
+  s.op(kTfMean, "MEAN", {sd, ax}, {var});
+  s.op(kTfAdd, "ADD", {var, eps}, {ve});
+  s.op(kTfRsqrt, "RSQRT", {ve}, {g});
+  s.op(kTfNeg, "NEG", {mu}, {nm});
+  s.op(kTfMul, "MUL", {x, g}, {mx});
+  s.op(kTfMul, "MUL", {nm, g}, {mm});
+  s.op(kTfAdd, "ADD", {mx, mm}, {y});
+  s.g.inputs = {x};
+  s.g.outputs = {y};
+  LoweringGraph lg(s.g);
+  ImportState st(lg);
+  REQUIRE(prepare_import(st));
+  REQUIRE(fuse_mixer_patterns(st));
+  REQUIRE(st.patterns.size() == 1);
+  const Pattern& p = st.patterns[0];
+  CHECK(p.kind == NodeKind::layer_norm);
+  CHECK(p.ops == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8});
+  CHECK(p.x == x);
+  CHECK(p.y == y);
+  CHECK(p.eps == eps);
+  CHECK(p.gamma == -1);
+  CHECK(p.beta == -1);
+}
+
 TEST_CASE("convert pass absorb_channel_pads: ADD reads the narrow operand instead of its zero-padded copy") {
   Source s;
   const int x = s.tensor("x", {1, 4, 4, 8}), w = s.tensor("w", {12, 1, 1, 8});
