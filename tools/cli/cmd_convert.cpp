@@ -4,14 +4,23 @@
 
 #include "cli/commands.hpp"
 #include "convert/converter.hpp"
+#include "convert/graph.hpp"
 
 namespace facekit_cli {
 
 int cmd_convert(const std::vector<std::string>& args) {
   std::vector<std::string> inputs;
   std::string out_dir;
+  facekit::convert::ConvertOptions options;
   for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "-o" || args[i] == "--output") {
+    if (args[i] == "--dump-passes") {
+      // The graph after each pass, on stdout: where an unfamiliar model stops, and what each
+      // pass made of it up to there.
+      options.after_pass = [](const char* pass, const facekit::convert::LoweringGraph& g) {
+        std::printf("== %s: after %s ==\n%s", g.source->source.c_str(), pass,
+                    facekit::convert::dump_graph(g).c_str());
+      };
+    } else if (args[i] == "-o" || args[i] == "--output") {
       if (i + 1 >= args.size()) {
         std::fprintf(stderr, "facekit convert: %s needs a directory\n", args[i].c_str());
         return 1;
@@ -25,13 +34,13 @@ int cmd_convert(const std::vector<std::string>& args) {
     }
   }
   if (inputs.empty() || out_dir.empty()) {
-    std::fprintf(stderr, "usage: facekit convert IN.(tflite|task)... -o OUT_DIR\n");
+    std::fprintf(stderr, "usage: facekit convert IN.(tflite|task)... -o OUT_DIR [--dump-passes]\n");
     return 1;
   }
   int converted = 0, failed = 0;
   bool unreadable = false;
   for (const std::string& in : inputs) {
-    const facekit::convert::ConvertResult r = facekit::convert::convert_path(in, out_dir);
+    const facekit::convert::ConvertResult r = facekit::convert::convert_path(in, out_dir, options);
     if (!r.status) {
       std::fprintf(stderr, "facekit convert: %s\n", r.status.message());
       unreadable = true;

@@ -1,6 +1,6 @@
 // facekit - command-line tool.
 //
-//   facekit convert IN.(tflite|task)... -o OUT_DIR
+//   facekit convert IN.(tflite|task)... -o OUT_DIR [--dump-passes]
 //   facekit detect IMAGE... --models DIR [--json] [--overlay OUT.png] [--min-score S] [--nms S]
 //
 // Errors go to stderr with a non-zero exit status.
@@ -16,7 +16,7 @@ namespace {
 int usage(std::FILE* f) {
   std::fprintf(f,
                "usage:\n"
-               "  facekit convert IN.(tflite|task)... -o OUT_DIR\n"
+               "  facekit convert IN.(tflite|task)... -o OUT_DIR [--dump-passes]\n"
                "      convert MediaPipe models into facekit model files (.fkm); a .task bundle\n"
                "      yields one file per network. Exit 0: all converted; 2: some networks of a\n"
                "      bundle use ops facekit cannot run yet (the others were written); 1: error.\n"

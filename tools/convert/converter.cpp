@@ -74,12 +74,13 @@ std::string stem_of(const std::string& name) {
 }
 
 void convert_one(std::vector<uint8_t> bytes, const std::string& source, const std::string& meta_source,
-                 const std::string& out_dir, std::set<std::string>* used_stems, NetworkResult* r) {
+                 const std::string& out_dir, const ConvertOptions& options, std::set<std::string>* used_stems,
+                 NetworkResult* r) {
   r->source = source;
   // The canonical face geometry is data, not a network; it becomes face_geometry.fkm.
   const bool geometry = is_face_geometry_source(source);
   Expected<Converted> c = geometry ? convert_face_geometry(bytes, source, meta_source)
-                                   : convert_tflite(std::move(bytes), source, meta_source);
+                                   : convert_tflite(std::move(bytes), source, meta_source, options);
   if (!c) {
     r->status = c.status();
     return;
@@ -106,11 +107,11 @@ void convert_one(std::vector<uint8_t> bytes, const std::string& source, const st
 }  // namespace
 
 Expected<Converted> convert_tflite(std::vector<uint8_t> tflite, const std::string& source,
-                                   const std::string& meta_source) {
+                                   const std::string& meta_source, const ConvertOptions& options) {
   Expected<SourceGraph> g = read_tflite(std::move(tflite), source);
   if (!g) return g.status();
   Converted c;
-  Expected<OutModel> m = lower_graph(*g, &c.stats);
+  Expected<OutModel> m = lower_graph(*g, &c.stats, options.after_pass);
   if (!m) return m.status();
   c.kind = identify_model(*g);
   add_metadata(*g, c.kind, meta_source.empty() ? source : meta_source, &*m);
@@ -134,7 +135,7 @@ int ConvertResult::converted() const {
 
 int ConvertResult::failed() const { return int(networks.size()) - converted(); }
 
-ConvertResult convert_path(const std::string& in_path, const std::string& out_dir) {
+ConvertResult convert_path(const std::string& in_path, const std::string& out_dir, const ConvertOptions& options) {
   ConvertResult result;
   const std::string name = fs::path(in_path).filename().string();
   std::vector<uint8_t> bytes;
@@ -150,7 +151,7 @@ ConvertResult convert_path(const std::string& in_path, const std::string& out_di
   const bool zip = bytes.size() >= 4 && bytes[0] == 'P' && bytes[1] == 'K' && bytes[2] == 3 && bytes[3] == 4;
   if (!zip && !ends_with(lower(name), ".task")) {
     result.networks.emplace_back();
-    convert_one(std::move(bytes), name, name, out_dir, &stems, &result.networks.back());
+    convert_one(std::move(bytes), name, name, out_dir, options, &stems, &result.networks.back());
     return result;
   }
   bytes.clear();
@@ -165,7 +166,8 @@ ConvertResult convert_path(const std::string& in_path, const std::string& out_di
       continue;
     }
     result.networks.emplace_back();
-    convert_one(std::move(m.bytes), m.name, name + "/" + m.name, out_dir, &stems, &result.networks.back());
+    convert_one(std::move(m.bytes), m.name, name + "/" + m.name, out_dir, options, &stems,
+                &result.networks.back());
   }
   if (result.networks.empty()) result.status = Status::error("%s: the bundle contains no .tflite network", name.c_str());
   return result;

@@ -30,10 +30,16 @@ struct Converted {
   int constant_count = 0;
 };
 
+/// How to convert (the defaults are what `facekit convert` does).
+struct ConvertOptions {
+  PassObserver after_pass;  ///< called after each lowering pass of each network (--dump-passes)
+};
+
 /// Converts one .tflite held in memory. `source` names it in messages ("face_detector.tflite");
 /// `meta_source` is stored as model.source (defaults to `source`).
 Expected<Converted> convert_tflite(std::vector<uint8_t> tflite, const std::string& source,
-                                   const std::string& meta_source = std::string());
+                                   const std::string& meta_source = std::string(),
+                                   const ConvertOptions& options = ConvertOptions());
 
 /// The outcome for one network of the input.
 struct NetworkResult {
@@ -56,7 +62,8 @@ struct ConvertResult {
 
 /// Converts `in_path` (.tflite, or a .task zip) into `out_dir`/<stem>.fkm per network, creating
 /// `out_dir` if needed. Files are written atomically (temporary name, then rename).
-ConvertResult convert_path(const std::string& in_path, const std::string& out_dir);
+ConvertResult convert_path(const std::string& in_path, const std::string& out_dir,
+                           const ConvertOptions& options = ConvertOptions());
 
 /// Convenience form: ok only if every network converted; `written` gets the paths written (also
 /// on partial failure), `log` one line per network and skipped member. Either may be null.

@@ -1,19 +1,22 @@
 // tools/convert/lowering.hpp - TFLite graph -> facekit op graph (op_types.hpp).
 //
-// Folds DEQUANTIZE of float16 constants and DENSIFY of sparse constants, turns SAME/VALID into explicit padding, fuses
-// activations, MediaPipe's channel-padded residual ADDs and zero spatial PADs into the
-// convolutions, removes dead ops and packs the weights (kernels/pack.hpp). For the blendshape
-// MLP-Mixer it also recognises layer normalisations and the input point normalisation (whole
-// subgraphs of MEAN, SQUARED_DIFFERENCE, RSQRT, ... become one op each) and keeps token mixing
-// transpose-free (TRANSPOSE -> 1x1 CONV_2D -> TRANSPOSE becomes token_dense). The attention
-// mesh's MediaPipe custom ops (version 2 of Landmarks2TransformMatrix, TransformTensorBilinear,
-// TransformLandmarks) become library ops, their FlexBuffer custom options read into typed
-// parameters; a MUL of a transform matrix by a constant joins the transform_landmarks reading
-// it. Every failure names
-// the model, the source operator index and its type, e.g.
+// The lowering is a list of passes (passes/pass_list.cpp) over a graph IR (graph.hpp):
+//  - source passes fold DEQUANTIZE of float16 constants and DENSIFY of sparse constants, and
+//    recognise the blendshape MLP-Mixer's layer normalisations and input point normalisation
+//    (whole subgraphs of MEAN, SQUARED_DIFFERENCE, RSQRT, ... become one op each);
+//  - the import turns each TFLite operator into nodes (import/, one file per op family, one
+//    table): SAME/VALID becomes explicit padding, token mixing stays transpose-free (TRANSPOSE ->
+//    1x1 CONV_2D -> TRANSPOSE becomes token_dense), the attention mesh's MediaPipe custom ops
+//    (version 2 of Landmarks2TransformMatrix, TransformTensorBilinear, TransformLandmarks) become
+//    library ops with typed parameters read from their FlexBuffer options;
+//  - graph passes fuse activations, MediaPipe's channel-padded residual ADDs and zero spatial
+//    PADs into the convolutions, prune rows no output needs and remove dead ops;
+//  - the emitter (emit.hpp) packs the weights (kernels/pack.hpp) and writes the OutModel.
+// Every failure names the model, the source operator index and its type, e.g.
 //   "face_blendshapes.tflite: operator #3 MEAN is not supported yet".
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "convert/model_writer.hpp"
@@ -41,8 +44,15 @@ struct LoweringStats {
   int rows_pruned_ops = 0;         ///< ops computing only the rows (tokens) some graph output needs
 };
 
+struct LoweringGraph;
+
+/// Called after each pass (and after a failed import, with what it imported) with the pass's name
+/// and the graph as it stands: `facekit convert --dump-passes` prints dump_graph() of it.
+using PassObserver = std::function<void(const char* pass, const LoweringGraph& graph)>;
+
 /// Lowers subgraph 0 of `g`. The result has no metadata yet (see model_info.hpp).
-Expected<OutModel> lower_graph(const SourceGraph& g, LoweringStats* stats);
+Expected<OutModel> lower_graph(const SourceGraph& g, LoweringStats* stats,
+                               const PassObserver& after_pass = PassObserver());
 
 }  // namespace convert
 }  // namespace facekit

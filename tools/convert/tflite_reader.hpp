@@ -47,7 +47,17 @@ enum TfOp : int {
   kTfResizeBilinear = 23,
   kTfCustom = 32,
   kTfPad = 34,
+  kTfTranspose = 39,
+  kTfMean = 40,
+  kTfSub = 41,
+  kTfDiv = 42,
+  kTfStridedSlice = 45,
   kTfPrelu = 54,
+  kTfNeg = 59,
+  kTfSum = 74,
+  kTfSqrt = 75,
+  kTfRsqrt = 76,
+  kTfSquaredDifference = 99,
   kTfDensify = 124,
 };
 

@@ -1,0 +1,56 @@
+// tools/convert/import/table.cpp - the one list of TFLite operators the converter imports.
+// Adding an operator: write its importer in the family's file (importer.hpp declares it) and add
+// one line here; find_importer() is also the supported-operator check.
+#include "convert/import/importer.hpp"
+
+namespace facekit {
+namespace convert {
+
+namespace {
+
+const OpImporter kImporters[] = {
+    {kTfConv2d, nullptr, import_conv, import_token_dense},
+    {kTfDepthwiseConv2d, nullptr, import_conv},
+    {kTfMaxPool2d, nullptr, import_max_pool},
+    {kTfAdd, nullptr, import_add},
+    {kTfRelu, nullptr, import_unary},
+    {kTfRelu6, nullptr, import_unary},
+    {kTfLogistic, nullptr, import_unary},
+    {kTfPrelu, nullptr, import_prelu},
+    {kTfMul, nullptr, import_mul},
+    {kTfReshape, nullptr, import_reshape},
+    {kTfConcatenation, nullptr, import_concat},
+    {kTfPad, nullptr, import_pad},
+    {kTfTranspose, nullptr, import_transpose, nullptr, /*reads_views=*/true},
+    {kTfStridedSlice, nullptr, import_strided_slice},
+    {kTfDepthToSpace, nullptr, import_depth_to_space},
+    {kTfResizeBilinear, nullptr, import_resize_bilinear},
+    {kTfDequantize, nullptr, import_folded_constant},
+    {kTfDensify, nullptr, import_folded_constant},
+    // Only inside the layer norm / point normalisation patterns (passes/fuse_mixer_patterns.cpp).
+    {kTfMean, nullptr, import_pattern_member},
+    {kTfSub, nullptr, import_pattern_member},
+    {kTfDiv, nullptr, import_pattern_member},
+    {kTfNeg, nullptr, import_pattern_member},
+    {kTfSum, nullptr, import_pattern_member},
+    {kTfSqrt, nullptr, import_pattern_member},
+    {kTfRsqrt, nullptr, import_pattern_member},
+    {kTfSquaredDifference, nullptr, import_pattern_member},
+    // MediaPipe's custom ops, by the custom code stored in the model.
+    {kTfCustom, kCustomLandmarksToTransformMatrix, import_landmarks_to_transform_matrix},
+    {kTfCustom, kCustomTransformTensorBilinear, import_transform_tensor_bilinear},
+    {kTfCustom, kCustomTransformLandmarks, import_transform_landmarks},
+};
+
+}  // namespace
+
+const OpImporter* find_importer(const SourceOp& op) {
+  for (const OpImporter& e : kImporters) {
+    if (e.builtin != op.builtin) continue;
+    if (op.builtin != kTfCustom || (e.custom_code && op.custom_code == e.custom_code)) return &e;
+  }
+  return nullptr;
+}
+
+}  // namespace convert
+}  // namespace facekit
