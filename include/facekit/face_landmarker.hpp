@@ -272,8 +272,7 @@ inline Expected<FaceLandmarker> FaceLandmarker::create(FaceLandmarkerModels mode
   lm.mesh_ = std::move(*mesh);
   const MeshModelInfo& graph = lm.mesh_->info();
 
-  // The detection stage. Inside MediaPipe's FaceLandmarker the detector merges at IoU 0.5 (the
-  // proto default, not the FaceDetector API's 0.3), the legacy graph at 0.3; both cut to num_faces.
+  // The detection stage: the detector as the mesh model's graph configures it, cut to num_faces.
   FaceDetectorOptions dopt;
   dopt.min_detection_confidence = options.min_face_detection_confidence;
   dopt.min_suppression_threshold = graph.detector_suppression_threshold;
@@ -282,10 +281,10 @@ inline Expected<FaceLandmarker> FaceLandmarker::create(FaceLandmarkerModels mode
   if (!detector) return failed(detector.status(), "FaceLandmarker: detector model");
   lm.detection_ = std::make_unique<DetectionStage<FaceDetector, FaceDetectorResult>>(std::move(*detector), n);
 
-  // The tracking stage, in video mode. MediaPipe Tasks smooths only a single face.
+  // The tracking stage, in video mode, with the graph's association and smoothing rules.
   if (options.running_mode == RunningMode::video)
-    lm.tracking_ = std::make_unique<TrackingStage<Detection>>(n, options.min_tracking_confidence, graph.tracked_faces_win,
-                                                              graph.smooths_single_face && n == 1);
+    lm.tracking_ = std::make_unique<TrackingStage<Detection>>(
+        n, options.min_tracking_confidence, graph.tracked_faces_win, graph.smooths_single_face && n == 1);
 
   // The optional stages exist only when asked for, so that switched off they cost nothing.
   if (options.output_face_blendshapes) {

@@ -39,7 +39,8 @@ class DetectionStage {
     for (const Detection& d : detections_.detections) {
       const float right_eye[2] = {d.keypoints[0].x, d.keypoints[0].y};
       const float left_eye[2] = {d.keypoints[1].x, d.keypoints[1].y};
-      candidates_.push_back(Candidate{mesh.detection_roi(d.relative_box, right_eye, left_eye, image.width, image.height), d});
+      const NormalizedRect roi = mesh.detection_roi(d.relative_box, right_eye, left_eye, image.width, image.height);
+      candidates_.push_back(Candidate{roi, d});
     }
     return Status::ok();
   }

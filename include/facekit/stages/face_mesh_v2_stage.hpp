@@ -4,9 +4,9 @@
 //
 // The ROI is the detection box scaled 1.5x, turned from the right eye to the left eye and NOT
 // squared; the 256 x 256 crop holds values v/255 (BORDER_REPLICATE); the model gives 478 x 3
-// landmarks in crop pixels and the presence logit. The graph's detector merges at IoU 0.5,
-// fresh detections replace the tracked faces they overlap, and a single tracked face is
-// one-euro smoothed.
+// landmarks in crop pixels and the presence logit. The graph's detector merges at IoU 0.5 (the
+// proto default, not the FaceDetector API's 0.3), fresh detections replace the tracked faces
+// they overlap, and a single tracked face is one-euro smoothed.
 #pragma once
 
 #include "../landmarks/face_mesh_v2.hpp"

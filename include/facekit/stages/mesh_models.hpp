@@ -25,9 +25,9 @@
 
 namespace facekit {
 
-/// Which landmark model a FaceLandmarker runs: `v2`, MediaPipe Tasks' Face Mesh V2
-/// (face_landmarker.task, the default), or `attention`, the legacy Face Mesh's Attention Mesh
-/// (face_landmark_with_attention.tflite) with the legacy graph's detector settings and ROI rules.
+/// Which landmark model a FaceLandmarker runs, with its graph's detector settings, ROI rule and
+/// tracking: one enumerator per line of FACEKIT_FACE_MESH_MODELS, in that order (`v2`, Face Mesh
+/// V2 of MediaPipe Tasks, first and the default). Each stage's file describes its model.
 enum class FaceMeshModel {
 #define FACEKIT_MESH_ENUMERATOR(name, Stage) name,
   FACEKIT_FACE_MESH_MODELS(FACEKIT_MESH_ENUMERATOR)
