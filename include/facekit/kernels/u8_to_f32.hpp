@@ -26,6 +26,14 @@ inline void u8_to_f32(const uint8_t* x, std::size_t n, float scale, float offset
 
 }  // namespace ref
 
+/// The conversion as a table: lut[v] = ref::u8_to_f32 of byte v, v = 0..255 (what a scalar loop
+/// that converts many bytes looks up instead of multiplying).
+inline void u8_to_f32_table(float scale, float offset, float lut[256]) noexcept {
+  uint8_t v[256];
+  for (int i = 0; i < 256; ++i) v[i] = uint8_t(i);
+  ref::u8_to_f32(v, 256, scale, offset, lut);
+}
+
 /// True when Arch converts in SIMD lanes (it needs int32 and float lanes).
 template <class Arch>
 constexpr bool u8_to_f32_has_simd() noexcept {

@@ -161,7 +161,11 @@ void u8_warp_block_row(const WarpPerspectiveGeometry& g, const uint8_t* x, const
       dst[1] = uint8_t((sum >> 31) & 255);
       dst[2] = uint8_t((sum >> 52) & 255);
     } else {
-      kernels::detail::warp_border_pixel<L, Border>(g, x, fx[i], fy[i], dst);
+      int v[3];
+      kernels::detail::warp_sample_border<L, Border>(g, x, sx, sy, ax, ay, v);
+      dst[0] = uint8_t(v[0]);
+      dst[1] = uint8_t(v[1]);
+      dst[2] = uint8_t(v[2]);
     }
   }
 }
@@ -445,10 +449,20 @@ void u8_warp_perspective(const WarpPerspectiveGeometry& g, const uint8_t* x, con
 template <class Arch, class L, BorderMode Border>
 void u8_warp_perspective_to_f32(const WarpPerspectiveGeometry& g, const uint8_t* x, const double* m, float scale,
                                 float offset, float* y) noexcept {
-  detail::u8_warp_perspective_rows<Arch, L, Border>(
-      g, x, m, [=](const uint8_t* row, std::size_t at, std::size_t n) {
-        u8_to_f32<Arch>(row, n, scale, offset, y + at);
-      });
+  if constexpr (u8_to_f32_has_simd<Arch>()) {
+    detail::u8_warp_perspective_rows<Arch, L, Border>(
+        g, x, m, [=](const uint8_t* row, std::size_t at, std::size_t n) {
+          u8_to_f32<Arch>(row, n, scale, offset, y + at);
+        });
+  } else {
+    // Without SIMD lanes a table lookup per byte is faster than the rounded product (same bits).
+    float lut[256];
+    u8_to_f32_table(scale, offset, lut);
+    detail::u8_warp_perspective_rows<Arch, L, Border>(
+        g, x, m, [y, &lut](const uint8_t* row, std::size_t at, std::size_t n) {
+          for (std::size_t i = 0; i < n; ++i) y[at + i] = lut[row[i]];
+        });
+  }
 }
 
 }  // namespace kernels

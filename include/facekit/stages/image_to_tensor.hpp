@@ -93,9 +93,7 @@ inline Status value_scale_offset(float range_min, float range_max, float* scale,
 inline Status value_lut(float range_min, float range_max, float lut[256]) {
   float scale = 0, offset = 0;
   FACEKIT_RETURN_IF_ERROR(value_scale_offset(range_min, range_max, &scale, &offset));
-  uint8_t v[256];
-  for (int i = 0; i < 256; ++i) v[i] = uint8_t(i);
-  kernels::ref::u8_to_f32(v, 256, scale, offset, lut);
+  kernels::u8_to_f32_table(scale, offset, lut);
   return Status::ok();
 }
 
