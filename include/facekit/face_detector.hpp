@@ -27,7 +27,7 @@
 #include "detection/projection.hpp"
 #include "detection/ssd_anchors.hpp"
 #include "image/image.hpp"
-#include "image/warp.hpp"
+#include "stages/image_to_tensor.hpp"
 #include "runtime/executor.hpp"
 
 namespace facekit {

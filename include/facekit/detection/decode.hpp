@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "../image/fp.hpp"
+#include "../kernels/fp.hpp"
 #include "../status.hpp"
 #include "ssd_anchors.hpp"
 

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "../image/fp.hpp"
+#include "../kernels/fp.hpp"
 #include "decode.hpp"
 
 namespace facekit {

@@ -11,7 +11,7 @@
 #include <cmath>
 
 #include "../status.hpp"
-#include "fp.hpp"
+#include "../kernels/fp.hpp"
 
 namespace facekit {
 

@@ -20,7 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "../image/fp.hpp"
+#include "../kernels/fp.hpp"
 #include "../image/geometry.hpp"
 #include "face_mesh_v2.hpp"
 

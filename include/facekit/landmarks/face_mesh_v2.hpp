@@ -15,7 +15,7 @@
 #include <cmath>
 #include <cstddef>
 
-#include "../image/fp.hpp"
+#include "../kernels/fp.hpp"
 #include "../image/geometry.hpp"
 
 namespace facekit {

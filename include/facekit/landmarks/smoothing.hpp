@@ -18,7 +18,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "../image/fp.hpp"
+#include "../kernels/fp.hpp"
 #include "face_mesh_v2.hpp"
 
 namespace facekit {

@@ -1,4 +1,4 @@
-// facekit/image/fp.hpp - floating-point helpers for code that must reproduce MediaPipe bit for bit.
+// facekit/kernels/fp.hpp - floating-point helpers for code that must reproduce MediaPipe bit for bit.
 //
 // Compilers may contract a*b + c into one fused multiply-add (GCC does so by default, across
 // statements, whenever the target has FMA, e.g. -march=native). A fused result is rounded once
@@ -41,15 +41,17 @@ inline T opaque(T x) noexcept {
 inline float mul(float a, float b) noexcept { return opaque(a * b); }
 inline double mul(double a, double b) noexcept { return opaque(a * b); }
 
+/// 1.5 * 2^52: for |v| < 2^51, (v + kRoundMagic) - kRoundMagic is v rounded half to even to an
+/// integer (the addition leaves no fraction bits; default rounding mode).
+constexpr double kRoundMagic = 6755399441055744.0;
+
 /// OpenCV's saturate_cast<int>(double) after its clamp to [INT_MIN, INT_MAX]: round half to even.
 /// NaN becomes INT_MAX, as std::max(INT_MIN, std::min(INT_MAX, v)) makes it.
 inline int32_t round_to_int(double v) noexcept {
   v = opaque(v);  // a product passed in must be rounded before the addition below
   v = (v < double(INT_MAX)) ? v : double(INT_MAX);
   v = (double(INT_MIN) < v) ? v : double(INT_MIN);
-  // Adding 1.5 * 2^52 leaves no fraction bits; the addition rounds half to even (default mode).
-  const double magic = 6755399441055744.0;
-  return int32_t(int64_t((v + magic) - magic));
+  return int32_t(int64_t((v + kRoundMagic) - kRoundMagic));
 }
 
 }  // namespace fp
