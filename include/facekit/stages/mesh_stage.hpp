@@ -20,11 +20,11 @@
 #include <string>
 
 #include "../image/geometry.hpp"
-#include "../image/warp.hpp"
 #include "../landmarks/face_mesh_v2.hpp"
 #include "../model/model.hpp"
 #include "../runtime/executor.hpp"
 #include "../status.hpp"
+#include "image_to_tensor.hpp"
 
 namespace facekit {
 
