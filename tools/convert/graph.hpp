@@ -110,6 +110,7 @@ void set_input(Node& n, int slot, Operand o);
 Activation fused_activation(const Node& n);
 /// Sets that field; false if n's parameters have none.
 bool set_fused_activation(Node& n, Activation a);
+// Input slots as op_types.hpp lists them, for the passes that fuse into them.
 /// The input slot of a residual that an op adds before its activation (conv2d, dwconv2d,
 /// token_dense), or -1.
 int residual_slot(OpType t);

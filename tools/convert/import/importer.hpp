@@ -74,9 +74,10 @@ struct ImportState {
   bool is_channel_constant(int t, int channels) const;
 
   // ---- building nodes ----
-  /// A node of `type` named after `op`, with the typed parameter block `params`.
-  template <class P = NoParams>
-  Node make_node(const SourceOp& op, OpType type, const P& params = P()) const {
+  /// A node of `type` named after `op`, with the typed parameter block `params`
+  /// (OpParamsOf<type>::type); the overload without params leaves the block zero (NoParams).
+  template <class P>
+  Node make_node(const SourceOp& op, OpType type, const P& params) const {
     Node n = make_node(op, type);
     n.params = OpParams::from(params);
     return n;
