@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "convert/emit.hpp"
 #include "convert/graph.hpp"
 #include "convert/import/importer.hpp"
 #include "convert/lowering.hpp"
@@ -62,22 +63,42 @@ struct Source {
   }
 };
 
-Node node(NodeKind k, const std::string& name, int src, std::vector<int> in, int out) {
+// A node of `type` reading the activations `in`.
+Node node(OpType type, const std::string& name, int src, std::vector<int> in, int out) {
   Node n;
-  n.kind = k;
+  n.type = type;
   n.name = name;
   n.src = src;
-  n.in = std::move(in);
+  for (int t : in) n.in.push_back(Operand::activation(t));
   n.out = out;
   return n;
 }
 
-Node conv1x1(const std::string& name, int src, int x, int w, int out) {
-  Node n = node(NodeKind::conv2d, name, src, {x}, out);
-  n.filter = w;
-  n.conv.kernel_h = n.conv.kernel_w = 1;
-  n.conv.stride_h = n.conv.stride_w = n.conv.dilation_h = n.conv.dilation_w = 1;
+template <class P>
+Node node(OpType type, const std::string& name, int src, std::vector<int> in, int out, const P& params) {
+  Node n = node(type, name, src, std::move(in), out);
+  n.params = OpParams::from(params);
   return n;
+}
+
+Conv2dParams conv_params(int kernel) {
+  Conv2dParams p{};
+  p.kernel_h = p.kernel_w = kernel;
+  p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
+  return p;
+}
+
+Node conv1x1(const std::string& name, int src, int x, int w, int out) {
+  Node n = node(OpType::conv2d, name, src, {x}, out, conv_params(1));
+  n.in.push_back(Operand::conv_weights(w, -1));
+  return n;
+}
+
+template <class P, class F>
+void edit_params(Node& n, F f) {
+  P p = n.params.as<P>();
+  f(p);
+  n.params = OpParams::from(p);
 }
 
 void set_outputs(LoweringGraph& g, std::vector<int> outs) {
@@ -155,7 +176,7 @@ TEST_CASE("convert pass fuse_mixer_patterns: a point normalisation subgraph beco
     REQUIRE(fuse_mixer_patterns(st));
     REQUIRE(st.patterns.size() == 1);
     const Pattern& p = st.patterns[0];
-    CHECK(p.kind == NodeKind::point_normalize);
+    CHECK(p.type == OpType::point_normalize);
     CHECK(p.ops == std::vector<int>{0, 1, 2, 3, 4, 5, 6});
     CHECK(p.x == x);
     CHECK(p.y == y);
@@ -198,7 +219,7 @@ TEST_CASE("convert pass fuse_mixer_patterns: a Keras layer normalisation subgrap
   REQUIRE(fuse_mixer_patterns(st));
   REQUIRE(st.patterns.size() == 1);
   const Pattern& p = st.patterns[0];
-  CHECK(p.kind == NodeKind::layer_norm);
+  CHECK(p.type == OpType::layer_norm);
   CHECK(p.ops == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8});
   CHECK(p.x == x);
   CHECK(p.y == y);
@@ -213,32 +234,32 @@ TEST_CASE("convert pass absorb_channel_pads: ADD reads the narrow operand instea
   const int c = s.tensor("c", {1, 4, 4, 12}), p = s.tensor("p", {1, 4, 4, 12}), y = s.tensor("y", {1, 4, 4, 12});
   LoweringGraph g(s.g);
   g.nodes.push_back(conv1x1("CONV_2D#0", 0, x, w, c));
-  Node pad = node(NodeKind::pad, "PAD#1", 1, {x}, p);
-  pad.pad.after[3] = 4;
-  g.nodes.push_back(pad);
-  g.nodes.push_back(node(NodeKind::add, "ADD#2", 2, {p, c}, y));
+  PadParams channel_pad{};
+  channel_pad.after[3] = 4;
+  g.nodes.push_back(node(OpType::pad, "PAD#1", 1, {x}, p, channel_pad));
+  g.nodes.push_back(node(OpType::add, "ADD#2", 2, {p, c}, y, AddParams{}));
   set_outputs(g, {y});
 
   SUBCASE("channel pad") {
     REQUIRE(absorb_channel_pads(g));
     const Node& add = g.nodes[2];
-    CHECK(add.in == std::vector<int>{c, x});  // the narrower operand is b
+    CHECK(activation_inputs(add) == std::vector<int>{c, x});  // the narrower operand is b
     CHECK(add.name == "ADD#2(PAD#1)");
     CHECK(g.nodes[1].dead);
     CHECK(live_names(g) == std::vector<std::string>{"CONV_2D#0", "ADD#2(PAD#1)"});
     CHECK(g.stats.channel_pads_absorbed == 1);
   }
   SUBCASE("a pad that also pads H is not a channel pad") {
-    g.nodes[1].pad.after[1] = 1;
+    edit_params<PadParams>(g.nodes[1], [](PadParams& q) { q.after[1] = 1; });
     REQUIRE(absorb_channel_pads(g));
-    CHECK(g.nodes[2].in == std::vector<int>{p, c});
+    CHECK(activation_inputs(g.nodes[2]) == std::vector<int>{p, c});
     CHECK(!g.nodes[1].dead);
     CHECK(g.stats.channel_pads_absorbed == 0);
   }
   SUBCASE("a pad with another reader stays, the ADD still reads the narrow operand") {
     set_outputs(g, {y, p});
     REQUIRE(absorb_channel_pads(g));
-    CHECK(g.nodes[2].in == std::vector<int>{c, x});
+    CHECK(activation_inputs(g.nodes[2]) == std::vector<int>{c, x});
     CHECK(!g.nodes[1].dead);
   }
 }
@@ -251,17 +272,18 @@ TEST_CASE("convert pass fuse_activations: an activation joins the conv or add th
   g.nodes.push_back(conv1x1("CONV_2D#0", 0, x, w, c));
 
   SUBCASE("PRELU: the slopes move with it") {
-    Node pr = node(NodeKind::prelu, "PRELU#1", 1, {c}, y);
-    pr.act = Activation::prelu;
-    pr.alpha = {0.1f, 0.2f, 0.3f, 0.4f};
-    pr.alpha_src = al;
+    Node pr = node(OpType::prelu, "PRELU#1", 1, {c}, y);
+    pr.in.push_back(Operand::channel_vector(al, {0.1f, 0.2f, 0.3f, 0.4f}));
     g.nodes.push_back(pr);
     set_outputs(g, {y});
     REQUIRE(fuse_activations(g));
     const Node& cv = g.nodes[0];
-    CHECK(cv.act == Activation::prelu);
-    CHECK(cv.alpha == std::vector<float>{0.1f, 0.2f, 0.3f, 0.4f});
-    CHECK(cv.alpha_src == al);
+    CHECK(fused_activation(cv) == Activation::prelu);
+    CHECK(cv.params.as<Conv2dParams>().activation == Activation::prelu);  // as the file stores it
+    REQUIRE(cv.in.size() == 3);  // x, weights, alpha
+    CHECK(cv.in[kConvAlpha].kind == OperandKind::channel_vector);
+    CHECK(cv.in[kConvAlpha].values == std::vector<float>{0.1f, 0.2f, 0.3f, 0.4f});
+    CHECK(cv.in[kConvAlpha].tensor == al);
     CHECK(cv.out == y);
     CHECK(cv.name == "CONV_2D#0+PRELU#1");
     CHECK(g.nodes[1].dead);
@@ -270,25 +292,27 @@ TEST_CASE("convert pass fuse_activations: an activation joins the conv or add th
   SUBCASE("RELU after an add") {
     const int a = s.tensor("a", {1, 2, 2, 4});
     LoweringGraph ga(s.g);
-    ga.nodes.push_back(node(NodeKind::add, "ADD#0", 0, {x, x}, a));
-    ga.nodes.push_back(node(NodeKind::relu, "RELU#1", 1, {a}, y));
+    ga.nodes.push_back(node(OpType::add, "ADD#0", 0, {x, x}, a, AddParams{}));
+    ga.nodes.push_back(node(OpType::relu, "RELU#1", 1, {a}, y));
     set_outputs(ga, {y});
     REQUIRE(fuse_activations(ga));
-    CHECK(ga.nodes[0].act == Activation::relu);
+    CHECK(ga.nodes[0].params.as<AddParams>().activation == Activation::relu);
     CHECK(ga.nodes[0].out == y);
     CHECK(live_names(ga) == std::vector<std::string>{"ADD#0+RELU#1"});
   }
   SUBCASE("not when the conv output has another reader") {
-    g.nodes.push_back(node(NodeKind::relu, "RELU#1", 1, {c}, y));
+    g.nodes.push_back(node(OpType::relu, "RELU#1", 1, {c}, y));
     set_outputs(g, {y, c});
     REQUIRE(fuse_activations(g));
-    CHECK(g.nodes[0].act == Activation::none);
+    CHECK(fused_activation(g.nodes[0]) == Activation::none);
     CHECK(g.nodes[0].out == c);
     CHECK(!g.nodes[1].dead);
     CHECK(g.stats.activations_fused == 0);
   }
   SUBCASE("a RELU6 that cannot be fused is an error naming the operator") {
-    g.nodes.push_back(node(NodeKind::relu6, "RELU6#1", 1, {c}, y));
+    Node r6 = node(OpType::relu, "RELU6#1", 1, {c}, y);
+    r6.pending = PendingOp::relu6;
+    g.nodes.push_back(r6);
     set_outputs(g, {y, c});
     const Status e = fuse_activations(g);
     REQUIRE(!e);
@@ -304,14 +328,15 @@ TEST_CASE("convert pass fuse_residual_adds: ADD(conv(x), r) becomes conv(x) with
 
   SUBCASE("the add's activation moves to the conv") {
     g.nodes.push_back(conv1x1("CONV_2D#0", 0, x, w, c));
-    Node add = node(NodeKind::add, "ADD#1", 1, {r, c}, y);
-    add.act = Activation::relu6;
-    g.nodes.push_back(add);
+    g.nodes.push_back(node(OpType::add, "ADD#1", 1, {r, c}, y, AddParams{Activation::relu6}));
     set_outputs(g, {y});
     REQUIRE(fuse_residual_adds(g));
     const Node& cv = g.nodes[0];
-    CHECK(cv.residual == r);
-    CHECK(cv.act == Activation::relu6);
+    CHECK(residual_input(cv) == r);
+    REQUIRE(cv.in.size() == 4);  // x, weights, no alpha, residual
+    CHECK(cv.in[kConvAlpha].kind == OperandKind::none);
+    CHECK(cv.in[kConvResidual].tensor == r);
+    CHECK(fused_activation(cv) == Activation::relu6);
     CHECK(cv.out == y);
     CHECK(cv.name == "CONV_2D#0+ADD#1");
     CHECK(g.nodes[1].dead);
@@ -320,22 +345,22 @@ TEST_CASE("convert pass fuse_residual_adds: ADD(conv(x), r) becomes conv(x) with
   SUBCASE("of two convs, the later one takes the add; the earlier one's output is its residual") {
     g.nodes.push_back(conv1x1("CONV_2D#0", 0, x, w, r));
     g.nodes.push_back(conv1x1("CONV_2D#1", 1, x, w, c));
-    g.nodes.push_back(node(NodeKind::add, "ADD#2", 2, {r, c}, y));
+    g.nodes.push_back(node(OpType::add, "ADD#2", 2, {r, c}, y, AddParams{}));
     set_outputs(g, {y});
     REQUIRE(fuse_residual_adds(g));
-    CHECK(g.nodes[1].residual == r);
+    CHECK(residual_input(g.nodes[1]) == r);
     CHECK(g.nodes[1].out == y);
-    CHECK(g.nodes[0].residual == -1);
+    CHECK(residual_input(g.nodes[0]) == -1);
     CHECK(g.nodes[0].out == r);
     CHECK(live_names(g) == std::vector<std::string>{"CONV_2D#0", "CONV_2D#1+ADD#2"});
   }
   SUBCASE("not into a conv that already has an activation") {
     g.nodes.push_back(conv1x1("CONV_2D#0", 0, x, w, c));
-    g.nodes[0].act = Activation::relu;
-    g.nodes.push_back(node(NodeKind::add, "ADD#1", 1, {r, c}, y));
+    set_fused_activation(g.nodes[0], Activation::relu);
+    g.nodes.push_back(node(OpType::add, "ADD#1", 1, {r, c}, y, AddParams{}));
     set_outputs(g, {y});
     REQUIRE(fuse_residual_adds(g));
-    CHECK(g.nodes[0].residual == -1);
+    CHECK(residual_input(g.nodes[0]) == -1);
     CHECK(!g.nodes[1].dead);
   }
 }
@@ -345,36 +370,36 @@ TEST_CASE("convert pass fold_spatial_pads: a zero PAD of H and W becomes the con
   const int x = s.tensor("x", {1, 4, 4, 2}), w = s.tensor("w", {2, 3, 3, 2});
   const int p = s.tensor("p", {1, 6, 6, 2}), y = s.tensor("y", {1, 4, 4, 2});
   LoweringGraph g(s.g);
-  Node pad = node(NodeKind::pad, "PAD#0", 0, {x}, p);
-  pad.pad.before[1] = pad.pad.after[1] = pad.pad.before[2] = pad.pad.after[2] = 1;
-  g.nodes.push_back(pad);
-  Node cv = conv1x1("CONV_2D#1", 1, p, w, y);
-  cv.conv.kernel_h = cv.conv.kernel_w = 3;  // VALID on the padded input
+  PadParams spatial_pad{};
+  spatial_pad.before[1] = spatial_pad.after[1] = spatial_pad.before[2] = spatial_pad.after[2] = 1;
+  g.nodes.push_back(node(OpType::pad, "PAD#0", 0, {x}, p, spatial_pad));
+  Node cv = node(OpType::conv2d, "CONV_2D#1", 1, {p}, y, conv_params(3));  // VALID on the padded input
+  cv.in.push_back(Operand::conv_weights(w, -1));
   g.nodes.push_back(cv);
   set_outputs(g, {y});
 
   SUBCASE("into a 3x3 conv") {
     REQUIRE(fold_spatial_pads(g));
-    const Conv2dParams& q = g.nodes[1].conv;
+    const Conv2dParams q = g.nodes[1].params.as<Conv2dParams>();
     CHECK((q.pad_top == 1 && q.pad_bottom == 1 && q.pad_left == 1 && q.pad_right == 1));
-    CHECK(g.nodes[1].in[0] == x);
+    CHECK(g.nodes[1].in[0].tensor == x);
     CHECK(g.nodes[1].name == "PAD#0+CONV_2D#1");
     CHECK(g.nodes[0].dead);
     CHECK(g.stats.spatial_pads_folded == 1);
   }
   SUBCASE("not into a 1x1 conv: the padding would be whole rows of zeros") {
-    g.nodes[1].conv.kernel_h = g.nodes[1].conv.kernel_w = 1;
+    g.nodes[1].params = OpParams::from(conv_params(1));
     REQUIRE(fold_spatial_pads(g));
-    CHECK(g.nodes[1].in[0] == p);
+    CHECK(g.nodes[1].in[0].tensor == p);
     CHECK(!g.nodes[0].dead);
   }
   SUBCASE("not into max pooling: its padded taps are ignored, not zeros") {
-    g.nodes[1].kind = NodeKind::maxpool2d;
+    g.nodes[1].type = OpType::maxpool2d;
     REQUIRE(fold_spatial_pads(g));
     CHECK(!g.nodes[0].dead);
   }
   SUBCASE("not a channel pad") {
-    g.nodes[0].pad.after[3] = 2;
+    edit_params<PadParams>(g.nodes[0], [](PadParams& q) { q.after[3] = 2; });
     REQUIRE(fold_spatial_pads(g));
     CHECK(!g.nodes[0].dead);
   }
@@ -386,14 +411,14 @@ TEST_CASE("convert pass topo_sort: a node moves after the producer of its residu
   const int a = s.tensor("a", {1, 2, 2, 4}), r = s.tensor("r", {1, 2, 2, 4}), y = s.tensor("y", {1, 2, 2, 4});
   const int z = s.tensor("z", {1, 2, 2, 4});
   LoweringGraph g(s.g);
-  g.nodes.push_back(node(NodeKind::logistic, "LOGISTIC#0", 0, {x}, a));
+  g.nodes.push_back(node(OpType::logistic, "LOGISTIC#0", 0, {x}, a));
   Node cv = conv1x1("CONV_2D#1+ADD#3", 1, a, w, y);
-  cv.residual = r;  // computed by the RELU below
+  set_input(cv, kConvResidual, Operand::activation(r));  // computed by the RELU below
   g.nodes.push_back(cv);
-  Node gone = node(NodeKind::relu, "RELU#2", 2, {x}, z);
+  Node gone = node(OpType::relu, "RELU#2", 2, {x}, z);
   gone.dead = true;
   g.nodes.push_back(gone);
-  g.nodes.push_back(node(NodeKind::relu, "RELU#4", 4, {x}, r));
+  g.nodes.push_back(node(OpType::relu, "RELU#4", 4, {x}, r));
   set_outputs(g, {y});
   REQUIRE(topo_sort(g));
   CHECK(live_names(g) == std::vector<std::string>{"LOGISTIC#0", "RELU#4", "CONV_2D#1+ADD#3"});
@@ -401,8 +426,8 @@ TEST_CASE("convert pass topo_sort: a node moves after the producer of its residu
 
   SUBCASE("a cycle is an internal error") {
     LoweringGraph gc(s.g);
-    gc.nodes.push_back(node(NodeKind::relu, "RELU#0", 0, {r}, a));
-    gc.nodes.push_back(node(NodeKind::relu, "RELU#1", 1, {a}, r));
+    gc.nodes.push_back(node(OpType::relu, "RELU#0", 0, {r}, a));
+    gc.nodes.push_back(node(OpType::relu, "RELU#1", 1, {a}, r));
     CHECK(!topo_sort(gc));
   }
 }
@@ -413,32 +438,30 @@ TEST_CASE("convert pass prune_rows: ops compute only the rows (tokens) an output
   const int x = s.tensor("x", {1, 1, 4, 8}), a = s.tensor("a", {1, 1, 4, 8}), y = s.tensor("y", {1, 1, 1, 8});
   s.g.inputs = {x};
   LoweringGraph g(s.g);
-  g.nodes.push_back(node(NodeKind::relu, "RELU#0", 0, {x}, a));
-  Node sl = node(NodeKind::slice, "STRIDED_SLICE#1", 1, {a}, y);
-  sl.slice.begin[2] = 3;
-  g.nodes.push_back(sl);
+  g.nodes.push_back(node(OpType::relu, "RELU#0", 0, {x}, a));
+  g.nodes.push_back(node(OpType::slice, "STRIDED_SLICE#1", 1, {a}, y, SliceParams{{0, 0, 3, 0}}));
   set_outputs(g, {y});
   REQUIRE(prune_rows(g));
   // The RELU runs on row 3 only: a new slice cuts it out of x (a graph input holds every row),
   // and the final slice now starts at the RELU's only row.
   REQUIRE(g.nodes.size() == 3);
   const Node& cut = g.nodes[0];
-  CHECK(cut.kind == NodeKind::slice);
+  CHECK(cut.type == OpType::slice);
   CHECK(cut.name == "RELU#0/rows");
-  CHECK(cut.in == std::vector<int>{x});
-  CHECK(cut.slice.begin[2] == 3);
+  CHECK(activation_inputs(cut) == std::vector<int>{x});
+  CHECK(cut.params.as<SliceParams>().begin[2] == 3);
   CHECK(g.tensor_name(cut.out) == "x/rows_3_4");
   CHECK(g.shape(cut.out) == std::vector<int32_t>{1, 1, 1, 8});
   CHECK(g.nodes[1].name == "RELU#0");
-  CHECK(g.nodes[1].in == std::vector<int>{cut.out});
+  CHECK(activation_inputs(g.nodes[1]) == std::vector<int>{cut.out});
   CHECK(g.shape(a) == std::vector<int32_t>{1, 1, 1, 8});
-  CHECK(g.nodes[2].slice.begin[2] == 0);
+  CHECK(g.nodes[2].params.as<SliceParams>().begin[2] == 0);
   CHECK(g.shape(y) == std::vector<int32_t>{1, 1, 1, 8});
   CHECK(g.stats.rows_pruned_ops == 1);
 
   SUBCASE("nothing changes when the output needs every row") {
     LoweringGraph ga(s.g);
-    ga.nodes.push_back(node(NodeKind::relu, "RELU#0", 0, {x}, a));
+    ga.nodes.push_back(node(OpType::relu, "RELU#0", 0, {x}, a));
     set_outputs(ga, {a});
     REQUIRE(prune_rows(ga));
     CHECK(live_names(ga) == std::vector<std::string>{"RELU#0"});
@@ -452,11 +475,11 @@ TEST_CASE("convert pass remove_dead: only nodes some graph output needs remain")
   const int x = s.tensor("x", {1, 2}), a = s.tensor("a", {1, 2}), b = s.tensor("b", {1, 2});
   const int c = s.tensor("c", {1, 2}), y = s.tensor("y", {1, 2});
   LoweringGraph g(s.g);
-  g.nodes.push_back(node(NodeKind::relu, "RELU#0", 0, {x}, a));
-  g.nodes.push_back(node(NodeKind::logistic, "LOGISTIC#1", 1, {x}, b));  // read only by the unread node
-  g.nodes.push_back(node(NodeKind::relu, "RELU#2", 2, {b}, c));          // unread
-  g.nodes.push_back(node(NodeKind::logistic, "LOGISTIC#3", 3, {a}, y));
-  Node fused = node(NodeKind::relu, "RELU#4", 4, {a}, y);
+  g.nodes.push_back(node(OpType::relu, "RELU#0", 0, {x}, a));
+  g.nodes.push_back(node(OpType::logistic, "LOGISTIC#1", 1, {x}, b));  // read only by the unread node
+  g.nodes.push_back(node(OpType::relu, "RELU#2", 2, {b}, c));          // unread
+  g.nodes.push_back(node(OpType::logistic, "LOGISTIC#3", 3, {a}, y));
+  Node fused = node(OpType::relu, "RELU#4", 4, {a}, y);
   fused.dead = true;  // fused away by an earlier pass
   g.nodes.push_back(fused);
   set_outputs(g, {y});
@@ -498,14 +521,14 @@ TEST_CASE("convert pass list: the import splits source passes from graph passes;
   CHECK(imported);
 }
 
-TEST_CASE("convert dump_graph: live nodes with kinds, tensor shapes and fused parts") {
+TEST_CASE("convert dump_graph: live nodes with op names, tensor shapes, fused parts and params") {
   Source s;
   const int x = s.tensor("x", {1, 2, 2, 4}), w = s.tensor("w", {4, 1, 1, 4}), y = s.tensor("y", {1, 2, 2, 4});
   LoweringGraph g(s.g);
   Node cv = conv1x1("CONV_2D#0+RELU#1", 0, x, w, y);
-  cv.act = Activation::relu;
+  set_fused_activation(cv, Activation::relu);
   g.nodes.push_back(cv);
-  Node gone = node(NodeKind::relu, "RELU#1", 1, {x}, y);
+  Node gone = node(OpType::relu, "RELU#1", 1, {x}, y);
   gone.dead = true;
   g.nodes.push_back(gone);
   g.stats.activations_fused = 1;
@@ -514,8 +537,54 @@ TEST_CASE("convert dump_graph: live nodes with kinds, tensor shapes and fused pa
   CHECK_MESSAGE(d.find("CONV_2D#0+RELU#1: 'x'[1,2,2,4] -> 'y'[1,2,2,4]; weights 'w'[4,1,1,4]; activation relu") !=
                     std::string::npos,
                 d);
+  CHECK_MESSAGE(d.find("kernel 1x1 stride 1x1") != std::string::npos, d);  // the op's params
   CHECK_MESSAGE(d.find("  1 relu") == std::string::npos, d);  // dead nodes are not listed
   CHECK_MESSAGE(d.find("activations fused 1") != std::string::npos, d);
+}
+
+TEST_CASE("convert emit_model: a node's type and params as they are, its operands as tensor ids by their kind") {
+  Source s;
+  const int x = s.tensor("x", {1, 2, 2, 4}), w = s.tensor("w", {4, 1, 1, 4}), al = s.tensor("alpha", {4});
+  const int a = s.tensor("a", {1, 2, 2, 4}), y = s.tensor("y", {1, 2, 2, 4});
+  s.g.inputs = {x};
+  LoweringGraph g(s.g);
+  g.values[std::size_t(w)].assign(16, 0.5f);
+  Node c0 = conv1x1("CONV_2D#0", 0, x, w, a);
+  set_input(c0, kConvResidual, Operand::activation(x));  // x, weights, (no alpha), residual
+  g.nodes.push_back(c0);
+  Node c1 = conv1x1("CONV_2D#1", 1, a, w, y);  // the same weights: one packed constant
+  set_fused_activation(c1, Activation::prelu);
+  set_input(c1, kConvAlpha, Operand::channel_vector(al, {0.1f, 0.2f, 0.3f, 0.4f}));
+  g.nodes.push_back(c1);
+  set_outputs(g, {y});
+
+  SUBCASE("emitted") {
+    Expected<OutModel> m = emit_model(g);
+    REQUIRE_MESSAGE(m, m.status().message());
+    REQUIRE(m->ops.size() == 2);
+    REQUIRE(m->tensors.size() == 5);  // x, w (packed), a, alpha, y
+    CHECK(m->ops[0].type == OpType::conv2d);
+    CHECK(std::memcmp(&m->ops[1].params, &c1.params, sizeof(OpParams)) == 0);
+    CHECK(m->ops[0].inputs == std::vector<uint32_t>{0, 1, kNoTensor, 0});
+    CHECK(m->ops[0].outputs == std::vector<uint32_t>{2});
+    CHECK(m->ops[1].inputs == std::vector<uint32_t>{2, 1, 3});
+    CHECK(m->ops[1].outputs == std::vector<uint32_t>{4});
+    CHECK(m->tensors[1].name == "w");
+    CHECK(m->tensors[1].layout == format::Layout::conv2d_oc_tile);
+    CHECK(m->tensors[3].name == "alpha");
+    CHECK(m->tensors[3].layout == format::Layout::channel_padded);
+    CHECK(m->tensors[3].kind == format::TensorKind::constant);
+    CHECK(m->inputs == std::vector<uint32_t>{0});
+    CHECK(m->outputs == std::vector<uint32_t>{4});
+  }
+  SUBCASE("a step still pending (an unfused RELU6) is an internal error") {
+    Node r6 = node(OpType::relu, "RELU6#2", 2, {y}, a);
+    r6.pending = PendingOp::relu6;
+    g.nodes.push_back(r6);
+    Expected<OutModel> m = emit_model(g);
+    REQUIRE(!m);
+    CHECK(std::string(m.status().message()).find("RELU6#2 was not fused") != std::string::npos);
+  }
 }
 
 TEST_CASE("convert lower_graph: the observer (--dump-passes) sees each pass's graph and where the import stops") {

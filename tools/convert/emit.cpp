@@ -1,6 +1,8 @@
 // tools/convert/emit.cpp - the graph's live nodes -> OutModel: facekit ops in node order, each
 // activation tensor created where it is first used, constants packed for their kernels
-// (kernels/pack.hpp) and shared between the ops that read the same source tensor.
+// (kernels/pack.hpp) and shared between the ops that read the same source tensor. The emitter
+// knows no op: a node's type and params are written as they are, its operands turned into
+// tensor ids one by one by their kind (graph.hpp).
 #include "convert/emit.hpp"
 
 #include <map>
@@ -20,10 +22,13 @@ class Emitter {
   Expected<OutModel> run() {
     for (int t : g_.source->inputs) out_.inputs.push_back(activation_id(t));
     for (const Node& n : g_.nodes) {
+      if (n.pending != PendingOp::none)
+        return g_.fail_model(strf("internal error: %s was not fused", n.name.c_str()));
       OutOp op;
       op.name = n.name;
-      Status s = lower(n, &op);
-      if (!s) return s;
+      op.type = n.type;
+      op.params = n.params;
+      for (const Operand& o : n.in) op.inputs.push_back(operand_id(n, o));
       op.outputs = {activation_id(n.out)};
       out_.ops.push_back(std::move(op));
     }
@@ -58,15 +63,26 @@ class Emitter {
     return uint32_t(out_.tensors.size() - 1);
   }
 
-  uint32_t alpha_id(const Node& n) { return channel_vector_id(n.alpha_src, n.alpha); }
+  uint32_t operand_id(const Node& n, const Operand& o) {
+    switch (o.kind) {
+      case OperandKind::none: return kNoTensor;
+      case OperandKind::activation: return activation_id(o.tensor);
+      case OperandKind::packed_conv_weights:
+      case OperandKind::packed_dw_weights: return weights_id(n, o);
+      case OperandKind::channel_vector: return channel_vector_id(o.tensor, o.values);
+      case OperandKind::plain_constant: return plain_id(n, o);
+    }
+    return kNoTensor;
+  }
 
-  // transform_landmarks' matrix factor: one plain constant per source tensor.
-  uint32_t factor_id(const Node& n) {
-    auto it = factor_ids_.find(n.factor_src);
-    if (it != factor_ids_.end()) return it->second;
-    const uint32_t id = add_constant(source_name(n.factor_src), g_.shape(n.factor_src), format::Layout::plain,
-                                     n.factor);
-    factor_ids_.emplace(n.factor_src, id);
+  // A plain constant: one per source tensor, or one per node when no source tensor holds it.
+  uint32_t plain_id(const Node& n, const Operand& o) {
+    if (o.tensor < 0)
+      return add_constant(n.name + "/" + o.label, {int32_t(o.values.size())}, format::Layout::plain, o.values);
+    auto it = plain_ids_.find(o.tensor);
+    if (it != plain_ids_.end()) return it->second;
+    const uint32_t id = add_constant(source_name(o.tensor), g_.shape(o.tensor), format::Layout::plain, o.values);
+    plain_ids_.emplace(o.tensor, id);
     return id;
   }
 
@@ -84,15 +100,16 @@ class Emitter {
     return id;
   }
 
-  uint32_t weights_id(const Node& n) {
-    const auto key = std::make_tuple(n.filter, n.bias, n.row_lo, n.row_hi);
+  // Weights and bias packed for the kernel; a row-pruned node's rows only.
+  uint32_t weights_id(const Node& n, const Operand& o) {
+    const auto key = std::make_tuple(o.tensor, o.bias, n.row_lo, n.row_hi);
     auto it = weight_ids_.find(key);
     if (it != weight_ids_.end()) return it->second;
-    std::vector<int32_t> ws = g_.shape(n.filter);
-    const float* w = g_.values[std::size_t(n.filter)].data();
-    const float* b = n.bias >= 0 ? g_.values[std::size_t(n.bias)].data() : nullptr;
-    std::string name = source_name(n.filter);
-    if (n.row_hi >= 0) {  // token_dense rows [row_lo, row_hi) only (passes/prune_rows.cpp)
+    std::vector<int32_t> ws = g_.shape(o.tensor);
+    const float* w = g_.values[std::size_t(o.tensor)].data();
+    const float* b = o.bias >= 0 ? g_.values[std::size_t(o.bias)].data() : nullptr;
+    std::string name = source_name(o.tensor);
+    if (n.row_hi >= 0) {  // rows [row_lo, row_hi) only (passes/prune_rows.cpp)
       w += std::size_t(n.row_lo) * std::size_t(ws[1]) * std::size_t(ws[2]) * std::size_t(ws[3]);
       if (b) b += n.row_lo;
       ws[0] = n.row_hi - n.row_lo;
@@ -100,134 +117,17 @@ class Emitter {
     }
     std::vector<float> packed;
     uint32_t id;
-    if (n.kind == NodeKind::conv2d || n.kind == NodeKind::token_dense) {  // token_dense: [O,1,1,T], a 1x1 conv's layout
+    if (o.kind == OperandKind::packed_conv_weights) {
       packed.resize(kernels::f32_conv2d_packed_size(ws[0], ws[1], ws[2], ws[3]));
       kernels::pack_f32_conv2d(w, b, ws[0], ws[1], ws[2], ws[3], packed.data());
       id = add_constant(name, ws, format::Layout::conv2d_oc_tile, std::move(packed));
     } else {
       packed.resize(kernels::f32_dwconv2d_packed_size(ws[1], ws[2], ws[3]));
       kernels::pack_f32_dwconv2d(w, b, ws[1], ws[2], ws[3], packed.data());
-      id = add_constant(source_name(n.filter), ws, format::Layout::dwconv2d_c_tile, std::move(packed));
+      id = add_constant(name, ws, format::Layout::dwconv2d_c_tile, std::move(packed));
     }
     weight_ids_.emplace(key, id);
     return id;
-  }
-
-  // The op type, params and inputs of one node.
-  Status lower(const Node& n, OutOp* op) {
-    switch (n.kind) {
-      case NodeKind::conv2d:
-      case NodeKind::dwconv2d: {
-        op->type = n.kind == NodeKind::conv2d ? OpType::conv2d : OpType::dwconv2d;
-        Conv2dParams p = n.conv;
-        p.activation = n.act;
-        op->params = OpParams::from(p);
-        op->inputs = {activation_id(n.in[0]), weights_id(n)};
-        if (n.act == Activation::prelu || n.residual >= 0)
-          op->inputs.push_back(n.act == Activation::prelu ? alpha_id(n) : kNoTensor);
-        if (n.residual >= 0) op->inputs.push_back(activation_id(n.residual));
-        break;
-      }
-      case NodeKind::maxpool2d:
-        op->type = OpType::maxpool2d;
-        op->params = OpParams::from(n.pool);
-        op->inputs = {activation_id(n.in[0])};
-        break;
-      case NodeKind::add:
-        op->type = OpType::add;
-        op->params = OpParams::from(AddParams{n.act});
-        op->inputs = {activation_id(n.in[0]), activation_id(n.in[1])};
-        if (n.act == Activation::prelu) op->inputs.push_back(alpha_id(n));
-        break;
-      case NodeKind::relu:
-        op->type = OpType::relu;
-        op->inputs = {activation_id(n.in[0])};
-        break;
-      case NodeKind::prelu:
-        op->type = OpType::prelu;
-        op->inputs = {activation_id(n.in[0]), alpha_id(n)};
-        break;
-      case NodeKind::logistic:
-        op->type = OpType::logistic;
-        op->inputs = {activation_id(n.in[0])};
-        break;
-      case NodeKind::reshape:
-        op->type = OpType::reshape;
-        op->inputs = {activation_id(n.in[0])};
-        break;
-      case NodeKind::concat:
-        op->type = OpType::concat;
-        op->params = OpParams::from(ConcatParams{n.axis});
-        for (int t : n.in) op->inputs.push_back(activation_id(t));
-        break;
-      case NodeKind::pad:
-        op->type = OpType::pad;
-        op->params = OpParams::from(n.pad);
-        op->inputs = {activation_id(n.in[0])};
-        break;
-      case NodeKind::token_dense:
-        op->type = OpType::token_dense;
-        op->params = OpParams::from(TokenDenseParams{n.act});
-        op->inputs = {activation_id(n.in[0]), weights_id(n)};
-        if (n.residual >= 0) op->inputs.push_back(activation_id(n.residual));
-        break;
-      case NodeKind::layer_norm:
-        op->type = OpType::layer_norm;
-        op->params = OpParams::from(LayerNormParams{n.eps});
-        op->inputs = {activation_id(n.in[0]),
-                      n.gamma_src >= 0 ? channel_vector_id(n.gamma_src, n.gamma) : kNoTensor};
-        if (n.beta_src >= 0) op->inputs.push_back(channel_vector_id(n.beta_src, n.beta));
-        if (n.gamma_src < 0 && n.beta_src < 0) op->inputs.pop_back();
-        break;
-      case NodeKind::point_normalize:
-        op->type = OpType::point_normalize;
-        op->inputs = {activation_id(n.in[0])};
-        break;
-      case NodeKind::mul:
-        op->type = OpType::mul;
-        op->inputs = {activation_id(n.in[0]), alpha_id(n)};
-        break;
-      case NodeKind::slice:
-        op->type = OpType::slice;
-        op->params = OpParams::from(n.slice);
-        op->inputs = {activation_id(n.in[0])};
-        break;
-      case NodeKind::copy:
-        op->type = OpType::copy;
-        op->inputs = {add_constant(source_name(n.const_src), g_.shape(n.const_src), format::Layout::plain,
-                                   g_.values[std::size_t(n.const_src)])};
-        break;
-      case NodeKind::landmarks_to_transform_matrix:
-        op->type = OpType::landmarks_to_transform_matrix;
-        op->params = OpParams::from(n.l2t);
-        op->inputs = {activation_id(n.in[0]), add_constant(n.name + "/subset_idxs", {int32_t(n.subset.size())},
-                                                           format::Layout::plain, n.subset)};
-        break;
-      case NodeKind::transform_tensor_bilinear:
-        op->type = OpType::transform_tensor_bilinear;
-        op->params = OpParams::from(n.ttb);
-        op->inputs = {activation_id(n.in[0]), activation_id(n.in[1])};
-        break;
-      case NodeKind::transform_landmarks:
-        op->type = OpType::transform_landmarks;
-        op->params = OpParams::from(n.tl);
-        op->inputs = {activation_id(n.in[0]), activation_id(n.in[1])};
-        if (n.factor_src >= 0) op->inputs.push_back(factor_id(n));
-        break;
-      case NodeKind::resize_bilinear:
-        op->type = OpType::resize_bilinear;
-        op->params = OpParams::from(n.resize);
-        op->inputs = {activation_id(n.in[0])};
-        break;
-      case NodeKind::depth_to_space:
-        op->type = OpType::depth_to_space;
-        op->params = OpParams::from(n.d2s);
-        op->inputs = {activation_id(n.in[0])};
-        break;
-      case NodeKind::relu6:
-        return g_.fail_model(strf("internal error: %s was not fused", n.name.c_str()));
-    }
-    return Status::ok();
   }
 
   const LoweringGraph& g_;
@@ -235,7 +135,7 @@ class Emitter {
   std::map<int, uint32_t> act_ids_;
   std::map<std::pair<int, int>, uint32_t> alpha_ids_;
   std::map<std::tuple<int, int, int, int>, uint32_t> weight_ids_;
-  std::map<int, uint32_t> factor_ids_;
+  std::map<int, uint32_t> plain_ids_;
 };
 
 }  // namespace

@@ -22,32 +22,86 @@ std::string shape_str(const std::vector<int32_t>& s) {
   return r + "]";
 }
 
-const char* node_kind_name(NodeKind k) {
-  switch (k) {
-    case NodeKind::conv2d: return "conv2d";
-    case NodeKind::dwconv2d: return "dwconv2d";
-    case NodeKind::maxpool2d: return "maxpool2d";
-    case NodeKind::add: return "add";
-    case NodeKind::relu: return "relu";
-    case NodeKind::relu6: return "relu6";
-    case NodeKind::prelu: return "prelu";
-    case NodeKind::reshape: return "reshape";
-    case NodeKind::concat: return "concat";
-    case NodeKind::pad: return "pad";
-    case NodeKind::logistic: return "logistic";
-    case NodeKind::token_dense: return "token_dense";
-    case NodeKind::layer_norm: return "layer_norm";
-    case NodeKind::point_normalize: return "point_normalize";
-    case NodeKind::mul: return "mul";
-    case NodeKind::slice: return "slice";
-    case NodeKind::copy: return "copy";
-    case NodeKind::landmarks_to_transform_matrix: return "landmarks_to_transform_matrix";
-    case NodeKind::transform_tensor_bilinear: return "transform_tensor_bilinear";
-    case NodeKind::transform_landmarks: return "transform_landmarks";
-    case NodeKind::resize_bilinear: return "resize_bilinear";
-    case NodeKind::depth_to_space: return "depth_to_space";
+namespace {
+
+// The `activation` field of a parameter block, if it has one (overload resolution picks the
+// first where P::activation exists).
+template <class P>
+auto activation_field(P* p, int) -> decltype(&p->activation) {
+  return &p->activation;
+}
+template <class P>
+Activation* activation_field(P*, long) {
+  return nullptr;
+}
+
+}  // namespace
+
+std::vector<int> activation_inputs(const Node& n) {
+  std::vector<int> r;
+  for (const Operand& o : n.in)
+    if (o.kind == OperandKind::activation) r.push_back(o.tensor);
+  return r;
+}
+
+void set_input(Node& n, int slot, Operand o) {
+  if (n.in.size() <= std::size_t(slot)) n.in.resize(std::size_t(slot) + 1);
+  n.in[std::size_t(slot)] = std::move(o);
+}
+
+Activation fused_activation(const Node& n) {
+  switch (n.type) {
+#define FACEKIT_CONVERT_ACT_GET(name, code, P) \
+  case OpType::name: {                        \
+    P p = n.params.as<P>();                   \
+    const Activation* a = activation_field(&p, 0); \
+    return a ? *a : Activation::none;         \
   }
-  return "?";
+    FACEKIT_OPS(FACEKIT_CONVERT_ACT_GET)
+#undef FACEKIT_CONVERT_ACT_GET
+  }
+  return Activation::none;
+}
+
+bool set_fused_activation(Node& n, Activation act) {
+  switch (n.type) {
+#define FACEKIT_CONVERT_ACT_SET(name, code, P) \
+  case OpType::name: {                        \
+    P p = n.params.as<P>();                   \
+    Activation* a = activation_field(&p, 0);  \
+    if (!a) return false;                     \
+    *a = act;                                 \
+    n.params = OpParams::from(p);             \
+    return true;                              \
+  }
+    FACEKIT_OPS(FACEKIT_CONVERT_ACT_SET)
+#undef FACEKIT_CONVERT_ACT_SET
+  }
+  return false;
+}
+
+int residual_slot(OpType t) {
+  if (t == OpType::conv2d || t == OpType::dwconv2d) return kConvResidual;
+  if (t == OpType::token_dense) return kTokenDenseResidual;
+  return -1;
+}
+
+int alpha_slot(OpType t) {
+  if (t == OpType::conv2d || t == OpType::dwconv2d) return kConvAlpha;
+  if (t == OpType::add) return 2;  // a, b, alpha (op_types.hpp)
+  return -1;
+}
+
+int residual_input(const Node& n) {
+  const int k = residual_slot(n.type);
+  if (k < 0 || n.in.size() <= std::size_t(k) || n.in[std::size_t(k)].kind != OperandKind::activation) return -1;
+  return n.in[std::size_t(k)].tensor;
+}
+
+const char* node_type_name(const Node& n) {
+  if (n.pending == PendingOp::relu6) return "relu6";
+  const char* s = op_type_name(n.type);
+  return s ? s : "?";
 }
 
 LoweringGraph::LoweringGraph(const SourceGraph& g)
@@ -74,8 +128,7 @@ int LoweringGraph::uses(int t) const {
   int n = std::size_t(t) < is_output.size() && is_output[std::size_t(t)] ? 1000000 : 0;
   for (const Node& nd : nodes) {
     if (nd.dead) continue;
-    for (int i : nd.in) n += i == t;
-    n += nd.residual == t;
+    for (const Operand& o : nd.in) n += o.kind == OperandKind::activation && o.tensor == t;
   }
   return n;
 }
@@ -100,6 +153,59 @@ const char* activation_name(Activation a) {
 
 std::string tensor_str(const LoweringGraph& g, int t) { return "'" + g.tensor_name(t) + "'" + shape_str(g.shape(t)); }
 
+// The parameters worth reading in a dump, per parameter block (others print nothing).
+template <class P>
+std::string params_str(const P&) {
+  return "";
+}
+std::string params_str(const Conv2dParams& p) {
+  return strf("; kernel %dx%d stride %dx%d dilation %dx%d pad %d,%d,%d,%d", p.kernel_h, p.kernel_w, p.stride_h,
+              p.stride_w, p.dilation_h, p.dilation_w, p.pad_top, p.pad_left, p.pad_bottom, p.pad_right);
+}
+std::string params_str(const Pool2dParams& p) {
+  return strf("; kernel %dx%d stride %dx%d pad %d,%d,%d,%d", p.kernel_h, p.kernel_w, p.stride_h, p.stride_w,
+              p.pad_top, p.pad_left, p.pad_bottom, p.pad_right);
+}
+std::string params_str(const PadParams& p) {
+  std::string r = "; pad";
+  for (int d = 0; d < 4; ++d) r += strf(" %d+%d", p.before[d], p.after[d]);
+  return r;
+}
+std::string params_str(const SliceParams& p) {
+  return strf("; begin %d,%d,%d,%d", p.begin[0], p.begin[1], p.begin[2], p.begin[3]);
+}
+std::string params_str(const ConcatParams& p) { return strf("; axis %d", p.axis); }
+std::string params_str(const LayerNormParams& p) { return strf("; epsilon %g", double(p.epsilon)); }
+
+std::string params_str(const Node& n) {
+  switch (n.type) {
+#define FACEKIT_CONVERT_PARAMS_STR(name, code, P) \
+  case OpType::name: return params_str(n.params.as<P>());
+    FACEKIT_OPS(FACEKIT_CONVERT_PARAMS_STR)
+#undef FACEKIT_CONVERT_PARAMS_STR
+  }
+  return "";
+}
+
+std::string constant_str(const LoweringGraph& g, const Node& n, const Operand& o) {
+  switch (o.kind) {
+    case OperandKind::packed_conv_weights:
+    case OperandKind::packed_dw_weights: {
+      std::string r = "; weights " + tensor_str(g, o.tensor);
+      if (n.row_hi >= 0) r += strf(" rows %d..%d", n.row_lo, n.row_hi);
+      return r;
+    }
+    case OperandKind::channel_vector: return strf("; channel vector '%s'[%zu]", g.tensor_name(o.tensor).c_str(),
+                                                  o.values.size());
+    case OperandKind::plain_constant:
+      return o.tensor >= 0 ? "; constant " + tensor_str(g, o.tensor)
+                           : strf("; constant '%s/%s'[%zu]", n.name.c_str(), o.label, o.values.size());
+    case OperandKind::none:
+    case OperandKind::activation: break;
+  }
+  return "";
+}
+
 }  // namespace
 
 std::string dump_graph(const LoweringGraph& g) {
@@ -107,18 +213,18 @@ std::string dump_graph(const LoweringGraph& g) {
   int k = 0;
   for (const Node& n : g.nodes) {
     if (n.dead) continue;
-    r += strf("  %3d %-16s %s:", k++, node_kind_name(n.kind), n.name.c_str());
+    r += strf("  %3d %-16s %s:", k++, node_type_name(n), n.name.c_str());
     const char* sep = " ";
-    for (int t : n.in) {
+    for (int t : activation_inputs(n)) {
       r += sep + tensor_str(g, t);
       sep = ", ";
     }
     r += " -> " + tensor_str(g, n.out);
-    if (n.filter >= 0) r += "; weights " + tensor_str(g, n.filter);
-    if (n.row_hi >= 0) r += strf(" rows %d..%d", n.row_lo, n.row_hi);
-    if (n.residual >= 0) r += "; residual " + tensor_str(g, n.residual);
-    if (n.act != Activation::none) r += std::string("; activation ") + activation_name(n.act);
-    if (n.const_src >= 0) r += "; constant " + tensor_str(g, n.const_src);
+    for (const Operand& o : n.in) r += constant_str(g, n, o);
+    if (residual_input(n) >= 0) r += "; residual " + tensor_str(g, residual_input(n));
+    const Activation act = fused_activation(n);
+    if (act != Activation::none) r += std::string("; activation ") + activation_name(act);
+    r += params_str(n);
     r += "\n";
   }
   const LoweringStats& s = g.stats;

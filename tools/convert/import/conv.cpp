@@ -45,8 +45,7 @@ Status import_conv(ImportState& st, const SourceOp& op) {
   if (bv && st.shape(b) != std::vector<int32_t>{out_c})
     return st.fail(op, strf("bias '%s' has shape %s, expected [%d]", st.tname(b), shape_str(st.shape(b)).c_str(),
                             out_c));
-  Node n = st.make_node(op, dw ? NodeKind::dwconv2d : NodeKind::conv2d);
-  Conv2dParams& p = n.conv;
+  Conv2dParams p{};
   p.kernel_h = ws[1];
   p.kernel_w = ws[2];
   p.stride_h = op.options.stride_h;
@@ -58,17 +57,15 @@ Status import_conv(ImportState& st, const SourceOp& op) {
                               &p.pad_bottom, &oh);
   if (s) s = explicit_padding(op.options.padding, xs[2], p.kernel_w, p.stride_w, p.dilation_w, &p.pad_left,
                               &p.pad_right, &ow);
-  if (s) s = activation_of(op.options.activation, &n.act);
+  if (s) s = activation_of(op.options.activation, &p.activation);
   if (!s) return st.fail(op, s.message());
   const auto& ys = st.shape(y);
   if (ys != std::vector<int32_t>{1, oh, ow, out_c})
     return st.fail(op, strf("output '%s' has shape %s, the options give [1,%d,%d,%d]", st.tname(y),
                             shape_str(ys).c_str(), oh, ow, out_c));
   FACEKIT_RETURN_IF_ERROR(st.define_output(op, y));
-  p.activation = n.act;
-  n.filter = w;
-  n.bias = b;
-  return st.emit(std::move(n), {x}, y);
+  return st.emit(st.make_node(op, dw ? OpType::dwconv2d : OpType::conv2d, p), {x}, y,
+                 {dw ? Operand::dw_weights(w, b) : Operand::conv_weights(w, b)});
 }
 
 }  // namespace convert

@@ -42,11 +42,11 @@ Status import_add(ImportState& st, const SourceOp& op) {
   if (st.shape(a) != st.shape(b) || st.shape(a) != st.shape(y))
     return st.fail(op, strf("shapes %s + %s -> %s: broadcasting is not supported", shape_str(st.shape(a)).c_str(),
                             shape_str(st.shape(b)).c_str(), shape_str(st.shape(y)).c_str()));
-  Node n = st.make_node(op, NodeKind::add);
-  Status s = activation_of(op.options.activation, &n.act);
+  AddParams p{};
+  Status s = activation_of(op.options.activation, &p.activation);
   if (!s) return st.fail(op, s.message());
   FACEKIT_RETURN_IF_ERROR(st.define_output(op, y));
-  return st.emit(std::move(n), {a, b}, y);
+  return st.emit(st.make_node(op, OpType::add, p), {a, b}, y);
 }
 
 Status import_unary(ImportState& st, const SourceOp& op) {
@@ -55,10 +55,9 @@ Status import_unary(ImportState& st, const SourceOp& op) {
   FACEKIT_RETURN_IF_ERROR(st.need_activation(op, x, "input"));
   FACEKIT_RETURN_IF_ERROR(need_same_shape(st, op, x, y));
   FACEKIT_RETURN_IF_ERROR(st.define_output(op, y));
-  const NodeKind k = op.builtin == kTfRelu    ? NodeKind::relu
-                     : op.builtin == kTfRelu6 ? NodeKind::relu6
-                                              : NodeKind::logistic;
-  return st.emit(st.make_node(op, k), {x}, y);
+  Node n = st.make_node(op, op.builtin == kTfLogistic ? OpType::logistic : OpType::relu);
+  if (op.builtin == kTfRelu6) n.pending = PendingOp::relu6;  // facekit has relu6 only as a fused activation
+  return st.emit(std::move(n), {x}, y);
 }
 
 Status import_prelu(ImportState& st, const SourceOp& op) {
@@ -80,12 +79,9 @@ Status import_prelu(ImportState& st, const SourceOp& op) {
     return st.fail(op, strf("alpha '%s' has shape %s; only one slope per channel (of %d) is supported", st.tname(al),
                             shape_str(as).c_str(), c));
   FACEKIT_RETURN_IF_ERROR(st.define_output(op, y));
-  Node n = st.make_node(op, NodeKind::prelu);
-  n.alpha.resize(std::size_t(c));
-  for (int i = 0; i < c; ++i) n.alpha[std::size_t(i)] = (*av)[alpha_c == 1 ? 0 : std::size_t(i)];
-  n.alpha_src = al;
-  n.act = Activation::prelu;
-  return st.emit(std::move(n), {x}, y);
+  std::vector<float> alpha(static_cast<std::size_t>(c));
+  for (int i = 0; i < c; ++i) alpha[std::size_t(i)] = (*av)[alpha_c == 1 ? 0 : std::size_t(i)];
+  return st.emit(st.make_node(op, OpType::prelu), {x}, y, {Operand::channel_vector(al, std::move(alpha))});
 }
 
 // MUL by a constant scalar or per-channel vector (anything else is refused), or by a 4x4 matrix
@@ -119,11 +115,9 @@ Status import_mul(ImportState& st, const SourceOp& op) {
     return st.fail(op, strf("factor '%s' has shape %s; only a scalar or one value per channel (of %d) is supported",
                             st.tname(k), shape_str(st.shape(k)).c_str(), c));
   FACEKIT_RETURN_IF_ERROR(st.define_output(op, y));
-  Node n = st.make_node(op, NodeKind::mul);
-  n.alpha.resize(std::size_t(c));
-  for (int i = 0; i < c; ++i) n.alpha[std::size_t(i)] = (*kv)[scalar ? 0 : std::size_t(i)];
-  n.alpha_src = k;
-  return st.emit(std::move(n), {x}, y);
+  std::vector<float> factor(static_cast<std::size_t>(c));
+  for (int i = 0; i < c; ++i) factor[std::size_t(i)] = (*kv)[scalar ? 0 : std::size_t(i)];
+  return st.emit(st.make_node(op, OpType::mul), {x}, y, {Operand::channel_vector(k, std::move(factor))});
 }
 
 }  // namespace convert

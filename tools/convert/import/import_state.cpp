@@ -100,16 +100,18 @@ bool ImportState::is_channel_constant(int t, int channels) const {
   return true;
 }
 
-Node ImportState::make_node(const SourceOp& op, NodeKind k) const {
+Node ImportState::make_node(const SourceOp& op, OpType type) const {
   Node n;
-  n.kind = k;
+  n.type = type;
   n.src = op.index;
   n.name = op.type_name + "#" + std::to_string(op.index);
   return n;
 }
 
-Status ImportState::emit(Node n, std::vector<int> in, int out) {
-  n.in = std::move(in);
+Status ImportState::emit(Node n, const std::vector<int>& in, int out, std::vector<Operand> constants) {
+  n.in.clear();
+  for (int t : in) n.in.push_back(Operand::activation(t));
+  for (Operand& o : constants) n.in.push_back(std::move(o));
   n.out = out;
   graph.nodes.push_back(std::move(n));
   return Status::ok();

@@ -28,7 +28,7 @@ constexpr const char* kCustomTransformLandmarks = "TransformLandmarks";
 
 /// A multi-op subgraph recognised as one facekit op (layer norm, point normalisation).
 struct Pattern {
-  NodeKind kind = NodeKind::layer_norm;
+  OpType type = OpType::layer_norm;  ///< layer_norm or point_normalize
   std::vector<int> ops;    ///< member source ops, ascending
   int x = -1, y = -1;      ///< input and output tensors
   int gamma = -1, beta = -1, eps = -1;
@@ -74,9 +74,17 @@ struct ImportState {
   bool is_channel_constant(int t, int channels) const;
 
   // ---- building nodes ----
-  Node make_node(const SourceOp& op, NodeKind k) const;
-  /// Appends a node with its activation inputs and output.
-  Status emit(Node n, std::vector<int> in, int out);
+  /// A node of `type` named after `op`, with the typed parameter block `params`
+  /// (OpParamsOf<type>::type); the overload without params leaves the block zero (NoParams).
+  template <class P>
+  Node make_node(const SourceOp& op, OpType type, const P& params) const {
+    Node n = make_node(op, type);
+    n.params = OpParams::from(params);
+    return n;
+  }
+  Node make_node(const SourceOp& op, OpType type) const;
+  /// Appends a node whose inputs are the activations `in` followed by the constants `constants`.
+  Status emit(Node n, const std::vector<int>& in, int out, std::vector<Operand> constants = {});
 };
 
 /// TFLite's fused activation as a facekit Activation (fails for the ones facekit lacks).

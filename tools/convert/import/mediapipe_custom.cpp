@@ -121,8 +121,7 @@ Status import_landmarks_to_transform_matrix(ImportState& st, const SourceOp& op)
                             shape_str(st.shape(x)).c_str()));
   flexbuffers::Map m = flexbuffers::Map::EmptyMap();
   FACEKIT_RETURN_IF_ERROR(custom_map(st, op, &m));
-  Node node = st.make_node(op, NodeKind::landmarks_to_transform_matrix);
-  LandmarksToTransformMatrixParams& p = node.l2t;
+  LandmarksToTransformMatrixParams p{};
   const float zero = 0.0f;
   FACEKIT_RETURN_IF_ERROR(opt_int(st, op, m, "left_rotation_idx", 0, n - 1, &p.left_rotation_idx));
   FACEKIT_RETURN_IF_ERROR(opt_int(st, op, m, "right_rotation_idx", 0, n - 1, &p.right_rotation_idx));
@@ -136,13 +135,15 @@ Status import_landmarks_to_transform_matrix(ImportState& st, const SourceOp& op)
                             double(p.scale_y)));
   // MediaPipe reads the indices as pairs (an odd last one paired with itself); only the
   // bounding box of the points matters, so the list is kept as stored.
-  FACEKIT_RETURN_IF_ERROR(opt_int_vector(st, op, m, "subset_idxs", 0, n - 1, &node.subset));
-  if (node.subset.empty()) return st.fail(op, "custom option 'subset_idxs' is empty");
+  std::vector<float> subset;
+  FACEKIT_RETURN_IF_ERROR(opt_int_vector(st, op, m, "subset_idxs", 0, n - 1, &subset));
+  if (subset.empty()) return st.fail(op, "custom option 'subset_idxs' is empty");
   if (st.src.tensors[std::size_t(y)].elements != 16)
     return st.fail(op, strf("output '%s' has shape %s; expected a 4x4 matrix ([1,4,4])", st.tname(y),
                             shape_str(st.shape(y)).c_str()));
   FACEKIT_RETURN_IF_ERROR(st.define_output(op, y));
-  return st.emit(std::move(node), {x}, y);
+  return st.emit(st.make_node(op, OpType::landmarks_to_transform_matrix, p), {x}, y,
+                 {Operand::plain_labelled("subset_idxs", std::move(subset))});
 }
 
 Status import_transform_tensor_bilinear(ImportState& st, const SourceOp& op) {
@@ -168,9 +169,8 @@ Status import_transform_tensor_bilinear(ImportState& st, const SourceOp& op) {
                               st.tname(y), shape_str(ys).c_str()));
   }
   FACEKIT_RETURN_IF_ERROR(st.define_output(op, y));
-  Node node = st.make_node(op, NodeKind::transform_tensor_bilinear);
-  node.ttb.pixel_centers = 1;  // version 2
-  return st.emit(std::move(node), {x, mt}, y);
+  const TransformTensorBilinearParams p{1};  // pixel_centers: version 2
+  return st.emit(st.make_node(op, OpType::transform_tensor_bilinear, p), {x, mt}, y);
 }
 
 // A MUL of the matrix by a constant (import/elementwise.cpp) joins the op as its factor input.
@@ -189,13 +189,14 @@ Status import_transform_landmarks(ImportState& st, const SourceOp& op) {
     return st.fail(op, strf("output '%s' has shape %s, the points %s", st.tname(y), shape_str(ys).c_str(),
                             shape_str(st.shape(x)).c_str()));
   // Version 2 has no options (dimensions come from the output, the scale is 1): any blob is ignored.
-  Node node = st.make_node(op, NodeKind::transform_landmarks);
+  const TransformLandmarksParams p{1.0f};  // translation_scale: version 2
+  Node node = st.make_node(op, OpType::transform_landmarks, p);
+  std::vector<Operand> factor;
   auto f = st.matrix_factor.find(mt);
   if (f != st.matrix_factor.end()) {
     const std::vector<float>* kv = nullptr;
     FACEKIT_RETURN_IF_ERROR(st.const_floats(op, f->second.second, "matrix factor", &kv));
-    node.factor = *kv;
-    node.factor_src = f->second.second;
+    factor.push_back(Operand::plain(f->second.second, *kv));
     node.name += "(MUL#" + std::to_string(st.producer_op[std::size_t(mt)]) + ")";
     mt = f->second.first;
     ++st.graph.stats.matrix_factors_fused;
@@ -203,8 +204,7 @@ Status import_transform_landmarks(ImportState& st, const SourceOp& op) {
   FACEKIT_RETURN_IF_ERROR(st.need_activation(op, mt, "matrix"));
   FACEKIT_RETURN_IF_ERROR(need_matrix(st, op, mt));
   FACEKIT_RETURN_IF_ERROR(st.define_output(op, y));
-  node.tl.translation_scale = 1.0f;
-  return st.emit(std::move(node), {x, mt}, y);
+  return st.emit(std::move(node), {x, mt}, y, std::move(factor));
 }
 
 }  // namespace convert

@@ -40,8 +40,8 @@ Status import_token_dense(ImportState& st, const SourceOp& op, int view) {
   if (op.options.stride_h != 1 || op.options.stride_w != 1)
     return st.fail(op, strf("stride %dx%d on a token-mixing conv is not supported", op.options.stride_h,
                             op.options.stride_w));
-  Node n = st.make_node(op, NodeKind::token_dense);
-  Status s = activation_of(op.options.activation, &n.act);
+  TokenDenseParams p{};
+  Status s = activation_of(op.options.activation, &p.activation);
   if (!s) return st.fail(op, s.message());
   const auto& ys = st.src.tensors[std::size_t(y)].shape;
   if (ys != std::vector<int32_t>{1, 1, C, O})
@@ -50,9 +50,8 @@ Status import_token_dense(ImportState& st, const SourceOp& op, int view) {
   FACEKIT_RETURN_IF_ERROR(st.define_output(op, y));
   st.graph.stored_shape[y] = {1, 1, O, C};
   st.transposed[std::size_t(y)] = 1;
-  n.filter = w;
-  n.bias = b;
-  return st.emit(std::move(n), {x}, y);
+  // [O,1,1,T]: a 1x1 conv's weights, packed as such.
+  return st.emit(st.make_node(op, OpType::token_dense, p), {x}, y, {Operand::conv_weights(w, b)});
 }
 
 Status import_pattern_member(ImportState& st, const SourceOp& op) {
@@ -68,27 +67,30 @@ Status import_pattern(ImportState& st, const Pattern& p, const SourceOp& last) {
   FACEKIT_RETURN_IF_ERROR(st.need_activation(last, xr, "input"));
   FACEKIT_RETURN_IF_ERROR(st.define_output(last, p.y));
   Node n;
-  n.kind = p.kind;
+  n.type = p.type;
   n.src = p.ops.front();
   for (int i : p.ops) {
     const SourceOp& op = st.src.ops[std::size_t(i)];
     n.name += (n.name.empty() ? "" : "+") + op.type_name + "#" + std::to_string(op.index);
   }
-  if (p.kind == NodeKind::layer_norm) {
+  std::vector<Operand> constants;
+  if (p.type == OpType::layer_norm) {
     const std::vector<float>* v = nullptr;
     FACEKIT_RETURN_IF_ERROR(st.const_floats(last, p.eps, "epsilon", &v));
-    n.eps = (*v)[0];
-    if (!(n.eps >= 0.0f) || !std::isfinite(n.eps))
-      return st.fail(last, strf("epsilon '%s' is %g; expected a finite value >= 0", st.tname(p.eps), double(n.eps)));
+    const LayerNormParams ln{(*v)[0]};
+    if (!(ln.epsilon >= 0.0f) || !std::isfinite(ln.epsilon))
+      return st.fail(last, strf("epsilon '%s' is %g; expected a finite value >= 0", st.tname(p.eps),
+                                double(ln.epsilon)));
+    n.params = OpParams::from(ln);
+    // x, [gamma], [beta]: a beta without gamma keeps gamma's slot empty.
+    if (p.gamma >= 0 || p.beta >= 0) constants.push_back(Operand::absent());
     if (p.gamma >= 0) {
       FACEKIT_RETURN_IF_ERROR(st.const_floats(last, p.gamma, "gamma", &v));
-      n.gamma = *v;
-      n.gamma_src = p.gamma;
+      constants[0] = Operand::channel_vector(p.gamma, *v);
     }
     if (p.beta >= 0) {
       FACEKIT_RETURN_IF_ERROR(st.const_floats(last, p.beta, "beta", &v));
-      n.beta = *v;
-      n.beta_src = p.beta;
+      constants.push_back(Operand::channel_vector(p.beta, *v));
     }
     ++st.graph.stats.layer_norms_fused;
   } else {
@@ -100,7 +102,7 @@ Status import_pattern(ImportState& st, const Pattern& p, const SourceOp& last) {
       return st.fail(last, strf("points '%s' have %d coordinates; at most 4 are supported", st.tname(x), xs.back()));
     ++st.graph.stats.point_normalizations_fused;
   }
-  return st.emit(std::move(n), {xr}, p.y);
+  return st.emit(std::move(n), {xr}, p.y, std::move(constants));
 }
 
 }  // namespace convert

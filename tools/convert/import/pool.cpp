@@ -10,8 +10,7 @@ Status import_max_pool(ImportState& st, const SourceOp& op) {
   if (op.options.type != 5) return st.fail(op, strf("options are missing (union type %d)", op.options.type));
   FACEKIT_RETURN_IF_ERROR(st.need_nhwc(op, x, "input"));
   const auto& xs = st.shape(x);
-  Node n = st.make_node(op, NodeKind::maxpool2d);
-  Pool2dParams& p = n.pool;
+  Pool2dParams p{};
   p.kernel_h = op.options.filter_h;
   p.kernel_w = op.options.filter_w;
   p.stride_h = op.options.stride_h;
@@ -28,7 +27,7 @@ Status import_max_pool(ImportState& st, const SourceOp& op) {
     return st.fail(op, strf("output '%s' has shape %s, the options give [1,%d,%d,%d]", st.tname(y),
                             shape_str(ys).c_str(), oh, ow, xs[3]));
   FACEKIT_RETURN_IF_ERROR(st.define_output(op, y));
-  return st.emit(std::move(n), {x}, y);
+  return st.emit(st.make_node(op, OpType::maxpool2d, p), {x}, y);
 }
 
 }  // namespace convert

@@ -27,11 +27,11 @@ Status import_resize_bilinear(ImportState& st, const SourceOp& op) {
                             static_cast<long long>(size[1]), xs[3]));
   if (op.options.align_corners && op.options.half_pixel_centers)
     return st.fail(op, "align_corners and half_pixel_centers are both set (TFLite allows at most one)");
-  Node n = st.make_node(op, NodeKind::resize_bilinear);
-  n.resize.align_corners = op.options.align_corners ? 1 : 0;
-  n.resize.half_pixel_centers = op.options.half_pixel_centers ? 1 : 0;
+  ResizeBilinearParams p{};
+  p.align_corners = op.options.align_corners ? 1 : 0;
+  p.half_pixel_centers = op.options.half_pixel_centers ? 1 : 0;
   FACEKIT_RETURN_IF_ERROR(st.define_output(op, y));
-  return st.emit(std::move(n), {x}, y);
+  return st.emit(st.make_node(op, OpType::resize_bilinear, p), {x}, y);
 }
 
 }  // namespace convert

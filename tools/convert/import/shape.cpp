@@ -23,7 +23,7 @@ Status import_reshape(ImportState& st, const SourceOp& op) {
     return st.fail(op, strf("input %s and output %s differ in element count", shape_str(st.shape(x)).c_str(),
                             shape_str(st.shape(y)).c_str()));
   FACEKIT_RETURN_IF_ERROR(st.define_output(op, y));
-  return st.emit(st.make_node(op, NodeKind::reshape), {x}, y);
+  return st.emit(st.make_node(op, OpType::reshape), {x}, y);
 }
 
 Status import_concat(ImportState& st, const SourceOp& op) {
@@ -52,9 +52,9 @@ Status import_concat(ImportState& st, const SourceOp& op) {
         return st.fail(op, strf("constant input '%s' has shape %s; expected rank 1..4", st.tname(x),
                                 shape_str(st.shape(x)).c_str()));
       if (st.materialised.insert(x).second) {
-        Node c = st.make_node(op, NodeKind::copy);
+        Node c = st.make_node(op, OpType::copy);
         c.name += strf("/const%zu", k);
-        c.const_src = x;
+        c.in = {Operand::plain(x, *cv)};
         c.out = x;
         copies.push_back(std::move(c));
       }
@@ -74,9 +74,8 @@ Status import_concat(ImportState& st, const SourceOp& op) {
                             ys[std::size_t(axis)]));
   FACEKIT_RETURN_IF_ERROR(st.define_output(op, y));
   for (Node& c : copies) st.graph.nodes.push_back(std::move(c));
-  Node n = st.make_node(op, NodeKind::concat);
-  n.axis = axis;
-  return st.emit(std::move(n), std::vector<int>(op.inputs.begin(), op.inputs.end()), y);
+  return st.emit(st.make_node(op, OpType::concat, ConcatParams{axis}),
+                 std::vector<int>(op.inputs.begin(), op.inputs.end()), y);
 }
 
 Status import_pad(ImportState& st, const SourceOp& op) {
@@ -95,7 +94,7 @@ Status import_pad(ImportState& st, const SourceOp& op) {
     return st.fail(op, strf("paddings '%s' has shape %s, expected [%zu,2]", st.tname(pt),
                             shape_str(st.shape(pt)).c_str(), rank));
   if (ys.size() != rank) return st.fail(op, strf("output rank %zu differs from input rank %zu", ys.size(), rank));
-  Node n = st.make_node(op, NodeKind::pad);
+  PadParams p{};
   for (std::size_t d = 0; d < rank; ++d) {
     const int64_t before = pads[2 * d], after = pads[2 * d + 1];
     if (before < 0 || after < 0 || before > kMaxPad || after > kMaxPad)
@@ -104,12 +103,12 @@ Status import_pad(ImportState& st, const SourceOp& op) {
     if (xs[d] + before + after != ys[d])
       return st.fail(op, strf("dimension %zu: %d + %lld + %lld != output %d", d, xs[d],
                               static_cast<long long>(before), static_cast<long long>(after), ys[d]));
-    n.pad.before[d] = int32_t(before);
-    n.pad.after[d] = int32_t(after);
+    p.before[d] = int32_t(before);
+    p.after[d] = int32_t(after);
   }
-  n.pad.value = 0.0f;
+  p.value = 0.0f;
   FACEKIT_RETURN_IF_ERROR(st.define_output(op, y));
-  return st.emit(std::move(n), {x}, y);
+  return st.emit(st.make_node(op, OpType::pad, p), {x}, y);
 }
 
 // TRANSPOSE of the last two dims (leading dims 1): no op, the output is a view of the input
@@ -180,12 +179,12 @@ Status import_strided_slice(ImportState& st, const SourceOp& op) {
       return st.fail(op, strf("output %s does not follow from input %s", shape_str(ys).c_str(),
                               shape_str(xs).c_str()));
     FACEKIT_RETURN_IF_ERROR(st.define_output(op, y));
-    return st.emit(st.make_node(op, NodeKind::reshape), {x}, y);
+    return st.emit(st.make_node(op, OpType::reshape), {x}, y);
   }
   if (ys.size() != rank)
     return st.fail(op, strf("slicing %s to %s changes the rank (shrink or new axes) while dropping elements; not "
                             "supported", shape_str(xs).c_str(), shape_str(ys).c_str()));
-  Node n = st.make_node(op, NodeKind::slice);
+  SliceParams p{};
   for (std::size_t d = 0; d < rank; ++d) {
     const int64_t size = xs[d], want = ys[d];
     if (want == size) continue;  // whole dimension, whatever the masks say
@@ -198,10 +197,10 @@ Status import_strided_slice(ImportState& st, const SourceOp& op) {
       return st.fail(op, strf("dimension %zu: begin %lld, end %lld cannot be read as extent %lld %s", d,
                               static_cast<long long>(v[0][d]), static_cast<long long>(v[1][d]),
                               static_cast<long long>(want), starts.empty() ? "" : "unambiguously"));
-    n.slice.begin[d] = int32_t(*starts.begin());
+    p.begin[d] = int32_t(*starts.begin());
   }
   FACEKIT_RETURN_IF_ERROR(st.define_output(op, y));
-  return st.emit(std::move(n), {x}, y);
+  return st.emit(st.make_node(op, OpType::slice, p), {x}, y);
 }
 
 // DEPTH_TO_SPACE (NHWC, DCR order): [1,H,W,C*b*b] -> [1,H*b,W*b,C].
@@ -219,10 +218,8 @@ Status import_depth_to_space(ImportState& st, const SourceOp& op) {
   if (ys != std::vector<int32_t>{1, xs[1] * b, xs[2] * b, xs[3] / (b * b)})
     return st.fail(op, strf("output '%s' has shape %s; block %d of input %s needs [1,%d,%d,%d]", st.tname(y),
                             shape_str(ys).c_str(), b, shape_str(xs).c_str(), xs[1] * b, xs[2] * b, xs[3] / (b * b)));
-  Node n = st.make_node(op, NodeKind::depth_to_space);
-  n.d2s.block_size = b;
   FACEKIT_RETURN_IF_ERROR(st.define_output(op, y));
-  return st.emit(std::move(n), {x}, y);
+  return st.emit(st.make_node(op, OpType::depth_to_space, DepthToSpaceParams{b}), {x}, y);
 }
 
 }  // namespace convert

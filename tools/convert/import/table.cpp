@@ -1,6 +1,16 @@
-// tools/convert/import/table.cpp - the one list of TFLite operators the converter imports.
-// Adding an operator: write its importer in the family's file (importer.hpp declares it) and add
-// one line here; find_importer() is also the supported-operator check.
+// tools/convert/import/table.cpp - the one list of TFLite operators the converter imports;
+// find_importer() is also the supported-operator check.
+//
+// Adding an op to the converter (the library op exists: its FACEKIT_OPS line in op_types.hpp and
+// its ops/<name>.hpp):
+//  1. its importer function, in its own file or its family's file here, declared in importer.hpp.
+//     It checks the TFLite operator and emits a Node: the OpType, the typed parameter block
+//     (st.make_node(op, OpType::x, XParams{...})) and the inputs in the op's order, activations
+//     then constants, each an Operand saying how it is stored (packed weights, channel vector,
+//     plain constant);
+//  2. one line in the table below.
+// Nothing else: the graph IR has no op list of its own, the emitter writes type, params and
+// operands without knowing the op, and a pass needs to know an op only if it rewrites it.
 #include "convert/import/importer.hpp"
 
 namespace facekit {

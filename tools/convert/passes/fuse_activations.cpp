@@ -7,23 +7,21 @@ namespace convert {
 
 Status fuse_activations(LoweringGraph& g) {
   for (Node& n : g.nodes) {
-    if (n.dead || (n.kind != NodeKind::relu && n.kind != NodeKind::relu6 && n.kind != NodeKind::prelu)) continue;
-    Node* p = g.producer(n.in[0]);
-    const bool can = p && (is_conv(p) || p->kind == NodeKind::add) && p->act == Activation::none &&
-                     g.uses(n.in[0]) == 1;
+    if (n.dead || (n.type != OpType::relu && n.type != OpType::prelu)) continue;
+    const int x = n.in[0].tensor;
+    Node* p = g.producer(x);
+    const bool can = p && (is_conv(p) || p->type == OpType::add) && fused_activation(*p) == Activation::none &&
+                     g.uses(x) == 1;
     if (!can) {
-      if (n.kind == NodeKind::relu6)
+      if (n.pending == PendingOp::relu6)
         return g.fail_model(strf("operator #%d RELU6 cannot be fused into its producer, and facekit has no "
                                  "standalone relu6 op", n.src));
       continue;
     }
-    p->act = n.kind == NodeKind::relu    ? Activation::relu
-             : n.kind == NodeKind::relu6 ? Activation::relu6
-                                         : Activation::prelu;
-    if (n.kind == NodeKind::prelu) {
-      p->alpha = n.alpha;
-      p->alpha_src = n.alpha_src;
-    }
+    set_fused_activation(*p, n.pending == PendingOp::relu6 ? Activation::relu6
+                             : n.type == OpType::relu         ? Activation::relu
+                                                              : Activation::prelu);
+    if (n.type == OpType::prelu) set_input(*p, alpha_slot(p->type), n.in[1]);  // the slopes move with it
     fuse_into(p, n);
     ++g.stats.activations_fused;
   }

@@ -127,7 +127,7 @@ bool match_layer_norm(const ImportState& st, const SourceOp& m0, Pattern* out) {
       other_operand(*fin, shift) != mx->outputs[0] || st.src.tensors[std::size_t(fin->outputs[0])].shape != xs)
     return false;
   members.push_back(fin->index);
-  out->kind = NodeKind::layer_norm;
+  out->type = OpType::layer_norm;
   out->ops = members;
   out->x = x;
   out->y = fin->outputs[0];
@@ -166,7 +166,7 @@ bool match_point_normalize(const ImportState& st, const SourceOp& m0, Pattern* o
   if (sole_reader(st, m1->outputs[0]) != div || div->inputs[1] != m1->outputs[0] ||
       st.src.tensors[std::size_t(div->outputs[0])].shape != xs)
     return false;
-  out->kind = NodeKind::point_normalize;
+  out->type = OpType::point_normalize;
   out->ops = {m0.index, sub->index, sq->index, sum->index, rt->index, m1->index, div->index};
   out->x = x;
   out->y = div->outputs[0];

@@ -30,15 +30,17 @@ bool row_shaped(const LoweringGraph& g, int t, int* rows) {
 
 // n's ordinary inputs hold the rows of its output (row-shaped tensors assumed).
 bool row_wise(const Node& n) {
-  switch (n.kind) {
-    case NodeKind::layer_norm:
-    case NodeKind::add:
-    case NodeKind::mul:
-    case NodeKind::relu:
-    case NodeKind::logistic: return true;
-    case NodeKind::conv2d:
-      return n.conv.kernel_h == 1 && n.conv.kernel_w == 1 && n.conv.stride_h == 1 && n.conv.stride_w == 1 &&
-             n.conv.pad_top == 0 && n.conv.pad_left == 0 && n.conv.pad_bottom == 0 && n.conv.pad_right == 0;
+  switch (n.type) {
+    case OpType::layer_norm:
+    case OpType::add:
+    case OpType::mul:
+    case OpType::relu:
+    case OpType::logistic: return true;
+    case OpType::conv2d: {
+      const Conv2dParams c = n.params.as<Conv2dParams>();
+      return c.kernel_h == 1 && c.kernel_w == 1 && c.stride_h == 1 && c.stride_w == 1 && c.pad_top == 0 &&
+             c.pad_left == 0 && c.pad_bottom == 0 && c.pad_right == 0;
+    }
     default: return false;
   }
 }
@@ -46,9 +48,10 @@ bool row_wise(const Node& n) {
 // A slice of whole rows of a [1,1,R,C] tensor.
 bool row_slice(const LoweringGraph& g, const Node& n) {
   int ro = 0, ri = 0;
-  return n.kind == NodeKind::slice && row_shaped(g, n.out, &ro) && row_shaped(g, n.in[0], &ri) &&
-         n.slice.begin[0] == 0 && n.slice.begin[1] == 0 && n.slice.begin[3] == 0 &&
-         g.shape(n.out)[3] == g.shape(n.in[0])[3];
+  if (n.type != OpType::slice) return false;
+  const SliceParams s = n.params.as<SliceParams>();
+  return row_shaped(g, n.out, &ro) && row_shaped(g, n.in[0].tensor, &ri) && s.begin[0] == 0 && s.begin[1] == 0 &&
+         s.begin[3] == 0 && g.shape(n.out)[3] == g.shape(n.in[0].tensor)[3];
 }
 
 // How input t of n (its residual if `residual`) relates to n's rows: 0 all rows of t are read,
@@ -56,13 +59,16 @@ bool row_slice(const LoweringGraph& g, const Node& n) {
 int row_relation(const LoweringGraph& g, const Node& n, int t, bool residual) {
   int ro = 0, ri = 0;
   if (!row_shaped(g, n.out, &ro) || !row_shaped(g, t, &ri)) return 0;
-  if (residual) return ro == ri && (n.kind == NodeKind::conv2d || n.kind == NodeKind::token_dense) ? 1 : 0;
+  if (residual) return ro == ri && (n.type == OpType::conv2d || n.type == OpType::token_dense) ? 1 : 0;
   if (row_slice(g, n)) return 2;
   return ro == ri && row_wise(n) ? 1 : 0;
 }
 
+// The first row a row slice reads.
+int slice_row(const Node& n) { return n.params.as<SliceParams>().begin[2]; }
+
 bool can_prune(const LoweringGraph& g, const Node& n) {
-  return row_wise(n) || n.kind == NodeKind::token_dense || row_slice(g, n);
+  return row_wise(n) || n.type == OpType::token_dense || row_slice(g, n);
 }
 
 }  // namespace
@@ -88,22 +94,20 @@ Status prune_rows(LoweringGraph& g) {
     int ro = 0;
     if (n.dead) continue;
     if (!row_shaped(g, n.out, &ro)) {
-      for (int t : n.in) want_all(t);
-      if (n.residual >= 0) want_all(n.residual);
+      for (int t : activation_inputs(n)) want_all(t);
       continue;
     }
     if (need[std::size_t(n.out)].hi < 0) continue;  // unread: remove_dead drops it
     if (!can_prune(g, n)) want_all(n.out);
     const RowRange d = need[std::size_t(n.out)];
-    for (std::size_t k = 0; k <= n.in.size(); ++k) {
-      const bool res = k == n.in.size();
-      const int t = res ? n.residual : n.in[k];
-      if (t < 0) continue;
-      const int rel = row_relation(g, n, t, res);
+    for (std::size_t k = 0; k < n.in.size(); ++k) {
+      if (n.in[k].kind != OperandKind::activation) continue;
+      const int t = n.in[k].tensor;
+      const int rel = row_relation(g, n, t, int(k) == residual_slot(n.type));
       if (rel == 1)
         want(t, d.lo, d.hi);
       else if (rel == 2)
-        want(t, d.lo + n.slice.begin[2], d.hi + n.slice.begin[2]);
+        want(t, d.lo + slice_row(n), d.hi + slice_row(n));
       else
         want_all(t);
     }
@@ -118,27 +122,28 @@ Status prune_rows(LoweringGraph& g) {
     }
     const RowRange d = need[std::size_t(n.out)];
     // Relations are taken before any shape changes (an input may already be pruned).
-    std::vector<int> rel(n.in.size() + 1, 0);
-    for (std::size_t k = 0; k <= n.in.size(); ++k) {
-      const int t = k == n.in.size() ? n.residual : n.in[k];
-      if (t >= 0) rel[k] = row_relation(g, n, t, k == n.in.size());
-    }
-    for (std::size_t k = 0; k <= n.in.size(); ++k) {
-      int& t = k == n.in.size() ? n.residual : n.in[k];
-      if (t < 0 || rel[k] == 0) continue;
+    std::vector<int> rel(n.in.size(), 0);
+    for (std::size_t k = 0; k < n.in.size(); ++k)
+      if (n.in[k].kind == OperandKind::activation)
+        rel[k] = row_relation(g, n, n.in[k].tensor, int(k) == residual_slot(n.type));
+    for (std::size_t k = 0; k < n.in.size(); ++k) {
+      int& t = n.in[k].tensor;
+      if (rel[k] == 0) continue;
       const RowRange h = need[std::size_t(t)];  // the rows t holds (all, unless pruned)
       if (rel[k] == 2) {
-        n.slice.begin[2] += d.lo - h.lo;
+        SliceParams s = n.params.as<SliceParams>();
+        s.begin[2] += d.lo - h.lo;
+        n.params = OpParams::from(s);
         continue;
       }
       if (h.lo == d.lo && h.hi == d.hi) continue;
       // t holds more rows than n reads: slice them out.
       Node sl;
-      sl.kind = NodeKind::slice;
+      sl.type = OpType::slice;
+      sl.params = OpParams::from(SliceParams{{0, 0, d.lo - h.lo, 0}});
       sl.src = n.src;
       sl.name = n.name + "/rows";
-      sl.slice = SliceParams{{0, 0, d.lo - h.lo, 0}};
-      sl.in = {t};
+      sl.in = {Operand::activation(t)};
       std::vector<int32_t> s = g.shape(t);
       s[2] = d.hi - d.lo;
       sl.out = g.add_tensor(g.tensor_name(t) + strf("/rows_%d_%d", d.lo, d.hi), std::move(s));
@@ -147,7 +152,7 @@ Status prune_rows(LoweringGraph& g) {
       out.push_back(std::move(sl));
     }
     if (d.lo != 0 || d.hi != ro) {
-      if (n.kind == NodeKind::token_dense) {
+      if (n.type == OpType::token_dense) {  // its packed weights keep only these rows
         n.row_lo = d.lo;
         n.row_hi = d.hi;
       }

@@ -16,8 +16,7 @@ Status remove_dead(LoweringGraph& g) {
       n.dead = true;
       continue;
     }
-    for (int t : n.in) needed[std::size_t(t)] = 1;
-    if (n.residual >= 0) needed[std::size_t(n.residual)] = 1;
+    for (int t : activation_inputs(n)) needed[std::size_t(t)] = 1;
   }
   g.nodes.erase(std::remove_if(g.nodes.begin(), g.nodes.end(), [](const Node& n) { return n.dead; }), g.nodes.end());
   return Status::ok();

@@ -20,9 +20,7 @@ Status topo_sort(LoweringGraph& g) {
   std::vector<int> pending(live.size(), 0);
   for (std::size_t k = 0; k < live.size(); ++k) {
     const Node& n = g.nodes[std::size_t(live[k])];
-    std::vector<int> deps = n.in;
-    if (n.residual >= 0) deps.push_back(n.residual);
-    for (int t : deps) {
+    for (int t : activation_inputs(n)) {
       auto it = prod.find(t);
       if (it == prod.end()) continue;
       users[std::size_t(it->second)].push_back(int(k));
