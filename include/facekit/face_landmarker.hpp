@@ -209,14 +209,14 @@ class FaceLandmarker {
   int input_width() const noexcept { return mesh_->input_width(); }
   int input_height() const noexcept { return mesh_->input_height(); }
   /// The inner detector and the landmark network's session, for tests and benchmarks.
-  FaceDetector& detector() noexcept { return detection_->detector(); }
+  BlazeFaceStage& detector() noexcept { return detection_->detector(); }
   Session& landmark_session() noexcept { return mesh_->session(); }
   /// The blendshape network's session and the pose solver; null when their option is off.
   Session* blendshape_session() noexcept { return blendshapes_ ? &blendshapes_->session() : nullptr; }
   FaceGeometry* geometry() noexcept { return geometry_ ? &geometry_->solver() : nullptr; }
 
  private:
-  using Candidate = FaceCandidate<Detection>;
+  using Candidate = FaceCandidate;
 
   FaceLandmarker() = default;
   /// The options' values, before any model is loaded.
@@ -227,8 +227,8 @@ class FaceLandmarker {
 
   FaceLandmarkerOptions options_;
   std::unique_ptr<MeshStage> mesh_;
-  std::unique_ptr<DetectionStage<FaceDetector, FaceDetectorResult>> detection_;
-  std::unique_ptr<TrackingStage<Detection>> tracking_;  // video mode only
+  std::unique_ptr<DetectionStage> detection_;
+  std::unique_ptr<TrackingStage> tracking_;  // video mode only
   std::unique_ptr<BlendshapeStage> blendshapes_;        // output_face_blendshapes only
   std::unique_ptr<GeometryStage> geometry_;             // output_facial_transformation_matrixes only
   bool detector_ran_ = false;
@@ -273,17 +273,15 @@ inline Expected<FaceLandmarker> FaceLandmarker::create(FaceLandmarkerModels mode
   const MeshModelInfo& graph = lm.mesh_->info();
 
   // The detection stage: the detector as the mesh model's graph configures it, cut to num_faces.
-  FaceDetectorOptions dopt;
-  dopt.min_detection_confidence = options.min_face_detection_confidence;
-  dopt.min_suppression_threshold = graph.detector_suppression_threshold;
-  dopt.max_faces = options.num_faces;
-  auto detector = FaceDetector::create(std::move(models.detector), dopt);
+  auto detector = BlazeFaceStage::create(
+      std::move(models.detector),
+      {options.min_face_detection_confidence, graph.detector_suppression_threshold, options.num_faces});
   if (!detector) return failed(detector.status(), "FaceLandmarker: detector model");
-  lm.detection_ = std::make_unique<DetectionStage<FaceDetector, FaceDetectorResult>>(std::move(*detector), n);
+  lm.detection_ = std::make_unique<DetectionStage>(std::move(*detector), n);
 
   // The tracking stage, in video mode, with the graph's association and smoothing rules.
   if (options.running_mode == RunningMode::video)
-    lm.tracking_ = std::make_unique<TrackingStage<Detection>>(
+    lm.tracking_ = std::make_unique<TrackingStage>(
         n, options.min_tracking_confidence, graph.tracked_faces_win, graph.smooths_single_face && n == 1);
 
   // The optional stages exist only when asked for, so that switched off they cost nothing.

@@ -28,10 +28,9 @@
 
 namespace facekit {
 
-template <class Detection>
 class TrackingStage {
  public:
-  using Candidate = FaceCandidate<Detection>;
+  using Candidate = FaceCandidate;
 
   /// `tracked_faces_win`: association keeps the tracked face (legacy graph) rather than the fresh
   /// detection (Tasks); `smooth`: one-euro filter the first face.
