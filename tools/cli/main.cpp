@@ -2,6 +2,7 @@
 //
 //   facekit convert IN.(tflite|task)... -o OUT_DIR [--dump-passes]
 //   facekit detect IMAGE... --models DIR [--json] [--overlay OUT.png] [--min-score S] [--nms S]
+//   facekit profile MODEL.fkm... [--runs N] [--warmup N]
 //
 // Errors go to stderr with a non-zero exit status.
 #include <cstdio>
@@ -32,6 +33,8 @@ int usage(std::FILE* f) {
                "      the legacy Face Mesh), optionally blendshapes and the transformation matrix.\n"
                "  facekit track FRAME... [--fps F] (options of landmarks)\n"
                "      the same on consecutive video frames, tracking faces; one line per frame.\n"
+               "  facekit profile MODEL.fkm... [--runs N] [--warmup N]\n"
+               "      every op of a converted model: output shape, median time, GFLOP/s and share.\n"
                "  facekit COMMAND --help shows a command's options.\n");
   return f == stderr ? 1 : 0;
 }
@@ -47,6 +50,7 @@ int main(int argc, char** argv) {
   if (cmd == "detect") return facekit_cli::cmd_detect(args);
   if (cmd == "landmarks") return facekit_cli::cmd_landmarks(args);
   if (cmd == "track") return facekit_cli::cmd_track(args);
+  if (cmd == "profile") return facekit_cli::cmd_profile(args);
   std::fprintf(stderr, "facekit: unknown command '%s'\n", cmd.c_str());
   return usage(stderr);
 }

@@ -34,6 +34,8 @@ struct OpDef<OpType::add> : OpDefDefaults {
     return Status::ok();
   }
 
+  static double flops(const Args& a) { return double(a.pixels) * a.channels; }
+
   template <class Arch>
   static void run(const CpuStep& s) {
     const Args& a = s.args_as<Args>();

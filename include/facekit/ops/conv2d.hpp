@@ -81,6 +81,11 @@ struct ConvOpDef : OpDefDefaults {
     return Status::ok();
   }
 
+  /// Two per multiply-add.
+  static double flops(const Args& a) {
+    return 2.0 * a.g.out_h * a.g.out_w * a.g.out_c * a.g.kernel_h * a.g.kernel_w * (Depthwise ? 1 : a.g.in_c);
+  }
+
   template <class Arch>
   static void run(const CpuStep& s) {
     const Args& a = s.args_as<Args>();

@@ -30,6 +30,9 @@ struct OpDef<OpType::layer_norm> : OpDefDefaults {
     return Status::ok();
   }
 
+  /// Mean, variance, then a multiply-add per element.
+  static double flops(const Args& a) { return 5.0 * a.rows * a.channels; }
+
   template <class Arch>
   static void run(const CpuStep& s) {
     const Args& a = s.args_as<Args>();

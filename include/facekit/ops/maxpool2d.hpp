@@ -51,6 +51,11 @@ struct OpDef<OpType::maxpool2d> : OpDefDefaults {
     return Status::ok();
   }
 
+  /// One per comparison.
+  static double flops(const Args& a) {
+    return double(a.g.out_h) * a.g.out_w * a.g.channels * a.g.kernel_h * a.g.kernel_w;
+  }
+
   template <class Arch>
   static void run(const CpuStep& s) {
     const Args& a = s.args_as<Args>();

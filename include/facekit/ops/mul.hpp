@@ -23,6 +23,8 @@ struct OpDef<OpType::mul> : OpDefDefaults {
     return Status::ok();
   }
 
+  static double flops(const Args& a) { return double(a.pixels) * a.channels; }
+
   template <class Arch>
   static void run(const CpuStep& s) {
     const Args& a = s.args_as<Args>();

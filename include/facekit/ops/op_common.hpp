@@ -8,6 +8,8 @@
 //   template <class Arch> static Status select(op, &args);   optional: pick a CPU kernel variant
 //   template <class Arch> static void run(const CpuStep&);    the CPU step
 //   static constexpr bool kAliasesInput;  optional: the output shares the input's memory, no step
+//   static double flops(const Args&);     optional: arithmetic per run, for profiles (2 per
+//                                         multiply-add; 0 for ops that only move data)
 // ops/op_table.hpp turns the op set (FACEKIT_OPS in op_types.hpp) into the dispatch.
 #pragma once
 
@@ -27,6 +29,10 @@ struct OpDefDefaults {
   template <class Arch, class Args>
   static Status select(const OpInfo&, Args*) {
     return Status::ok();
+  }
+  template <class Args>
+  static double flops(const Args&) {
+    return 0.0;
   }
 };
 

@@ -33,6 +33,9 @@ struct OpDef<OpType::resize_bilinear> : OpDefDefaults {
     return Status::ok();
   }
 
+  /// Four taps per output element.
+  static double flops(const Args& a) { return 8.0 * a.out_h * a.out_w * a.channels; }
+
   template <class Arch>
   static void run(const CpuStep& s) {
     kernels::f32_resize_bilinear<Arch>(s.args_as<Args>(), s.in[0], s.out);

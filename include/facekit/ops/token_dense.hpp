@@ -56,6 +56,9 @@ struct OpDef<OpType::token_dense> : OpDefDefaults {
     return Status::ok();
   }
 
+  /// Two per multiply-add: O x T weights over C channels.
+  static double flops(const Args& a) { return 2.0 * a.g.out_w * a.g.in_w * a.g.in_c; }
+
   template <class Arch>
   static void run(const CpuStep& s) {
     const Args& a = s.args_as<Args>();

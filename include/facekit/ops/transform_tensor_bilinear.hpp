@@ -31,6 +31,9 @@ struct OpDef<OpType::transform_tensor_bilinear> : OpDefDefaults {
     return Status::ok();
   }
 
+  /// Four taps per output element.
+  static double flops(const Args& a) { return 8.0 * a.g.out_h * a.g.out_w * a.g.channels; }
+
   template <class Arch>
   static void run(const CpuStep& s) {
     const Args& a = s.args_as<Args>();

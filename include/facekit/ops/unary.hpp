@@ -21,6 +21,8 @@ struct UnaryOpDef : OpDefDefaults {
     return Status::ok();
   }
 
+  static double flops(const Args& a) { return double(a.count); }
+
   template <class Arch>
   static void run(const CpuStep& s) {
     Kernel::template apply<Arch>(s.in[0], s.args_as<Args>().count, s.out);

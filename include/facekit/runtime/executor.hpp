@@ -11,6 +11,7 @@
 // allocates its arena once; run() is a flat loop over prepared steps.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -114,6 +115,15 @@ class Session {
   /// Runs every step. No allocation, no validation: the Program checked everything.
   void run() noexcept {
     for (const CpuStep& s : steps_) s.run(s);
+  }
+  /// run(), adding each step's wall-clock seconds to seconds[i] (program().steps().size() of
+  /// them): the per-op profile. The results are run()'s, bit for bit.
+  void run_timed(double* seconds) noexcept {
+    for (std::size_t i = 0; i < steps_.size(); ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      steps_[i].run(steps_[i]);
+      seconds[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
   }
 
   float* input(int i) noexcept { return const_cast<float*>(tensor_ptr(program_->model().inputs()[std::size_t(i)])); }

@@ -1,0 +1,79 @@
+// The per-op profile: Session::run_timed and `facekit profile`.
+#include <doctest/doctest.h>
+
+#include <facekit/runtime/executor.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "test_util.hpp"
+
+using namespace facekit;
+
+namespace {
+
+std::shared_ptr<const Model> load(const std::string& file) {
+  auto m = Model::load_file(test_util::weights_path(file));
+  REQUIRE_MESSAGE(m, m.status().message() << " (" << test_util::kFetchModels << ")");
+  return std::make_shared<const Model>(std::move(*m));
+}
+
+}  // namespace
+
+TEST_CASE("profile: run_timed gives run()'s outputs bit for bit, a time per step, each op's FLOPs") {
+  auto model = load("face_detector.fkm");
+  auto program = Program::create(model);
+  REQUIRE(program);
+  Session a(*program), b(*program);
+  const std::size_t n = a.input_info(0).elements();
+  for (std::size_t k = 0; k < n; ++k) a.input(0)[k] = b.input(0)[k] = float(k % 251) / 125.0f - 1.0f;
+  a.run();
+  std::vector<double> seconds((*program)->steps().size(), 0.0);
+  b.run_timed(seconds.data());
+  for (int o = 0; o < 2; ++o)
+    CHECK(std::memcmp(a.output(o), b.output(o), a.output_info(o).size_bytes) == 0);
+  double flops = 0.0;
+  for (std::size_t i = 0; i < seconds.size(); ++i) {
+    CHECK(seconds[i] >= 0.0);
+    flops += ops::step_flops((*program)->steps()[i]);
+  }
+  // BlazeFace short range: its first conv alone, 5x5 s2 from 128x128x3 to 64x64x24, is
+  // 2 * 64 * 64 * 24 * 25 * 3 FLOPs.
+  const CpuStep& first = (*program)->steps()[0];
+  REQUIRE(first.type == OpType::conv2d);
+  CHECK(ops::step_flops(first) == 2.0 * 64 * 64 * 24 * 25 * 3);
+  CHECK(flops > 20e6);   // the whole network: tens of MFLOPs
+  CHECK(flops < 200e6);
+}
+
+#ifdef FACEKIT_CLI
+TEST_CASE("facekit profile lists every op of the model, with totals") {
+  auto model = load("face_blendshapes.fkm");
+  auto program = Program::create(model);
+  REQUIRE(program);
+  const std::string cmd =
+      std::string(FACEKIT_CLI) + " profile " + test_util::weights_path("face_blendshapes.fkm") + " --runs 3 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[4096];
+  while (std::size_t k = std::fread(buf, 1, sizeof buf, p)) out.append(buf, k);
+  CHECK(pclose(p) == 0);
+  for (const CpuStep& s : (*program)->steps()) {
+    std::string name = s.name;
+    if (name.size() > 40) name = name.substr(0, 37);
+    CHECK_MESSAGE(out.find(name) != std::string::npos, name);
+  }
+  CHECK(out.find("per type:") != std::string::npos);
+  CHECK(out.find("total: ") != std::string::npos);
+  const std::string bad = std::string(FACEKIT_CLI) + " profile /nonexistent/model.fkm 2>&1";
+  p = popen(bad.c_str(), "r");
+  REQUIRE(p != nullptr);
+  out.clear();
+  while (std::size_t k = std::fread(buf, 1, sizeof buf, p)) out.append(buf, k);
+  CHECK(pclose(p) != 0);
+  CHECK(out.find("/nonexistent/model.fkm") != std::string::npos);
+}
+#endif
