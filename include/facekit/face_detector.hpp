@@ -51,7 +51,9 @@ class FaceDetector {
   static Expected<FaceDetector> create_from_file(const std::string& path, const FaceDetectorOptions& options = {}) {
     auto m = Model::load_file(path);
     if (!m) return m.status();
-    return create(std::make_shared<const Model>(std::move(*m)), options);
+    auto d = create(std::make_shared<const Model>(std::move(*m)), options);
+    if (!d) return Status(d.status()).prefix("model '" + path + "'");  // as load_file names it
+    return d;
   }
 #endif
   /// Uses the bytes in place (aligned to 64; kept alive by the caller).
