@@ -1,7 +1,7 @@
 // Values checked at load (issue 18, item 1): the real converted models with one value made bad
 // and the CRC sealed again, so that only the value checks stand between the file and a stage.
 // Each must be refused, by the loader (constants) or by the stage that reads the metadata, with
-// a message naming the tensor or key; the CLI exits non-zero and prints it.
+// a message naming the tensor or key; the CLI exits non-zero and prints it with the file.
 #include <doctest/doctest.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -293,9 +293,10 @@ TEST_CASE("load values: facekit detect and facekit landmarks exit non-zero and p
   dir.write(kDetector, read_weights(kDetector));
   std::vector<uint8_t> mesh = read_weights(kMesh);
   patch(mesh, "input.range", 0, kNaN);
-  dir.write(kMesh, mesh);
+  const std::string bad_mesh = dir.write(kMesh, mesh);
   out.clear();
   CHECK(run(std::string(FACEKIT_CLI) + " landmarks " + image + " --models " + dir.path, &out) != 0);
   CHECK_MESSAGE(out.find("'input.range'") != std::string::npos, out);
+  CHECK_MESSAGE(out.find(bad_mesh) != std::string::npos, out);
 }
 #endif

@@ -51,9 +51,7 @@ class FaceDetector {
   static Expected<FaceDetector> create_from_file(const std::string& path, const FaceDetectorOptions& options = {}) {
     auto m = Model::load_file(path);
     if (!m) return m.status();
-    auto d = create(std::make_shared<const Model>(std::move(*m)), options);
-    if (!d) return Status(d.status()).prefix("model '" + path + "'");  // as load_file names it
-    return d;
+    return create(std::make_shared<const Model>(std::move(*m)), options);
   }
 #endif
   /// Uses the bytes in place (aligned to 64; kept alive by the caller).

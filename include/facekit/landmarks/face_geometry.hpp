@@ -49,9 +49,7 @@ class FaceGeometry {
   static Expected<FaceGeometry> create_from_file(const std::string& path) {
     auto m = Model::load_file(path);
     if (!m) return m.status();
-    auto g = create(std::make_shared<const Model>(std::move(*m)));
-    if (!g) return Status(g.status()).prefix("model '" + path + "'");  // as load_file names it
-    return g;
+    return create(std::make_shared<const Model>(std::move(*m)));
   }
 #endif
 
@@ -72,6 +70,8 @@ class FaceGeometry {
 
  private:
   FaceGeometry() = default;
+  /// create() without the file name in its errors.
+  static Expected<FaceGeometry> create_checked(std::shared_ptr<const Model> model);
   using Mat3X = Eigen::Matrix<float, 3, Eigen::Dynamic>;
   /// Weighted orthogonal Procrustes with uniform scale, source = the canonical weighted vertices,
   /// target = `target` (3 x weighted vertices). False if degenerate (MediaPipe's error cases).
@@ -90,6 +90,12 @@ class FaceGeometry {
 
 inline Expected<FaceGeometry> FaceGeometry::create(std::shared_ptr<const Model> model) {
   if (!model) return Status::error("FaceGeometry: model is null");
+  Expected<FaceGeometry> g = create_checked(model);
+  if (!g) return model->name_file(g.status());
+  return g;
+}
+
+inline Expected<FaceGeometry> FaceGeometry::create_checked(std::shared_ptr<const Model> model) {
   const Model& m = *model;
   if (m.kind() != "face_geometry")
     return Status::error("FaceGeometry: model kind is '%s', expected 'face_geometry' (convert face_landmarker.task: "

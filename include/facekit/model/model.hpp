@@ -167,6 +167,7 @@ class Model {
     if (got != bytes.size) return Status::error("cannot read model file '%s'", path.c_str());
     Expected<Model> m = adopt(std::move(bytes));
     if (!m) return Status(m.status()).prefix("model '" + path + "'");
+    m->path_ = path;
     return m;
   }
 #endif
@@ -236,6 +237,14 @@ class Model {
   const char* meta_key(int i) const noexcept { return string_at(meta_[i].key); }
 
   std::size_t file_size() const noexcept { return size_; }
+  /// The file load_file() read; empty for a model made from bytes.
+  const std::string& path() const noexcept { return path_; }
+  /// `s`, prefixed with the model's file when it is known, as load_file's own errors are; for
+  /// the checks a stage makes of the model after loading it.
+  Status name_file(Status s) const {
+    if (!s && !path_.empty()) s.prefix("model '" + path_ + "'");
+    return s;
+  }
 
  private:
   Model() = default;
@@ -265,6 +274,7 @@ class Model {
   Status parse_meta(const format::FileHeader& h);
 
   std::shared_ptr<detail::AlignedBytes> owned_;
+  std::string path_;
   const unsigned char* base_ = nullptr;
   std::size_t size_ = 0;
   const char* strings_ = nullptr;

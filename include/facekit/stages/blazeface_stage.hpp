@@ -107,7 +107,7 @@ inline Expected<BlazeFaceStage> BlazeFaceStage::create(std::shared_ptr<const Mod
     return Status::error("min_suppression_threshold %g is outside [0, 1]", double(settings.min_suppression_threshold));
   BlazeFaceStage d;
   d.settings_ = settings;
-  FACEKIT_RETURN_IF_ERROR(d.configure(*model));
+  FACEKIT_RETURN_IF_ERROR(model->name_file(d.configure(*model)));
   auto program = Program::create(model);
   if (!program) return program.status();
   d.session_ = std::make_unique<Session>(*program);

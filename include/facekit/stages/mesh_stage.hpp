@@ -140,7 +140,7 @@ inline Status MeshStage::check_model(const MeshModelInfo& info, const Model& m, 
 
 inline Status MeshStage::load(const MeshModelInfo& info, std::shared_ptr<const Model> model) {
   ImageInput in;
-  FACEKIT_RETURN_IF_ERROR(check_model(info, *model, &in));
+  FACEKIT_RETURN_IF_ERROR(model->name_file(check_model(info, *model, &in)));
   info_ = &info;
   input_h_ = in.height;
   input_w_ = in.width;
