@@ -20,6 +20,7 @@
 #include "facekit/landmarks/face_geometry.hpp"
 #include "facekit/model/model.hpp"
 #include "facekit/stages/blazeface_stage.hpp"
+#include "facekit/stages/blendshape_stage.hpp"
 #include "facekit/stages/mesh_models.hpp"
 #include "test_util.hpp"
 
@@ -118,8 +119,18 @@ facekit::Status load_and_create(const std::vector<uint8_t>& bytes) {
     auto g = facekit::FaceGeometry::create(model);
     return g ? facekit::Status::ok() : g.status();
   }
-  auto mesh = facekit::create_mesh_stage(facekit::FaceMeshModel::v2, model);
-  return mesh ? facekit::Status::ok() : mesh.status();
+  if (kind == "face_blendshapes") {
+    auto b = facekit::BlendshapeStage::create(model);
+    return b ? facekit::Status::ok() : b.status();
+  }
+  std::size_t count = 0;
+  const facekit::MeshModelEntry* meshes = facekit::mesh_models(&count);
+  for (std::size_t i = 0; i < count; ++i)
+    if (kind == meshes[i].info->kind) {
+      auto mesh = meshes[i].create(model);
+      return mesh ? facekit::Status::ok() : mesh.status();
+    }
+  return facekit::Status::error("no stage reads model kind '%s'", kind.c_str());
 }
 
 struct BadValue {
@@ -133,6 +144,10 @@ struct BadValue {
 constexpr const char* kDetector = "face_detector.fkm";
 constexpr const char* kMesh = "face_landmarks_detector.fkm";
 constexpr const char* kGeometry = "face_geometry.fkm";
+constexpr const char* kAttention = "face_landmark_with_attention.fkm";
+constexpr const char* kBlendshapes = "face_blendshapes.fkm";
+constexpr const char* kFullRange = "face_detection_full_range_sparse.fkm";
+constexpr const char* kBlendshapeWeight = "model_1/GhumMarkerPoserMlpMixerGeneral/conv2d/Conv2D_dequantize";
 constexpr const char* kDetectorWeight = "conv2d/Kernel_dequantize";
 constexpr const char* kMeshWeight = "model_5/model_4/model_3/conv2d_81/Conv2D_dequantize";
 
@@ -203,6 +218,14 @@ const std::vector<BadValue>& bad_values() {
       {kGeometry, "procrustes_weights", 4, -1, {"'procrustes_weights'", "value 4", "-1"}},
       {kGeometry, "procrustes_weights", kAll, 0, {"'procrustes_weights'", "sum to 0"}},
       {kGeometry, "canonical_vertices", kAll, 1.5, {"'canonical_vertices'", "degenerate"}},
+      // The other converted models: the attention mesh, the blendshapes, the full-range detector.
+      {kAttention, "conv2d/Kernel_dequantize", 2, kNaN, {"conv2d/Kernel_dequantize", "nan"}},
+      {kAttention, "input.range", 1, kNaN, {"'input.range'", "nan"}},
+      {kAttention, "input.width", 0, 0, {"'input.width'", "is 0"}},
+      {kBlendshapes, kBlendshapeWeight, 100, kInf, {kBlendshapeWeight, "value 100", "inf"}},
+      {kFullRange, "detector.box_scale", 0, 0, {"'detector.box_scale'", "is 0"}},
+      {kFullRange, "detector.num_boxes", 0, 896, {"'detector.num_boxes'", "896", "2304"}},
+      {kFullRange, "anchors.strides", 0, 0, {"'anchors.strides'", "is 0"}},
   };
   return table;
 }
@@ -239,7 +262,7 @@ struct TempDir {
 }  // namespace
 
 TEST_CASE("load values: the real models, resealed unchanged, load and create their stages") {
-  for (const char* file : {kDetector, kMesh, kGeometry}) {
+  for (const char* file : {kDetector, kMesh, kGeometry, kAttention, kBlendshapes, kFullRange}) {
     std::vector<uint8_t> b = read_weights(file);
     reseal(b);
     const facekit::Status s = load_and_create(b);
