@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <random>
 #include <string>
@@ -1001,6 +1002,29 @@ TEST_CASE("converter: graphs it cannot lower give errors naming the operator") {
     const std::string e = convert_error(b.finish({in}, {y}));
     CHECK_MESSAGE(contains(e, "constant tensor #1 'w' (FLOAT32 [2,1,1,3]) has 20 data bytes, its shape needs 24"), e);
   }
+}
+
+TEST_CASE("converter: a network with a NaN weight is refused and nothing is written") {
+  TinyTflite b;
+  const int in = b.tensor("in", {1, 4, 4, 2});
+  std::vector<float> wv = random_floats(3 * 3 * 2 * 4, 7);
+  wv[10] = std::numeric_limits<float>::quiet_NaN();
+  const int w = b.constant("w", {4, 3, 3, 2}, wv);
+  const int y = b.tensor("y", {1, 4, 4, 4});
+  b.op(kTfConv2d, {in, w, -1}, {y}, tfl::BuiltinOptions_Conv2DOptions,
+       b.conv_opts(tfl::Padding_SAME, 1, tfl::ActivationFunctionType_NONE));
+  const std::vector<uint8_t> tflite = b.finish({in}, {y});
+  const std::string e = convert_error(tflite);
+  CHECK_MESSAGE(contains(e, "synthetic.tflite: the converted model fails the loader's checks: tensor 'w'"), e);
+  CHECK_MESSAGE(contains(e, "nan"), e);
+  // Through convert_path: the failure is reported and no .fkm (nor temporary) appears.
+  TempDir dir("nan_weight");
+  write_bytes(dir / "nan.tflite", tflite);
+  const ConvertResult r = convert_path(dir / "nan.tflite", dir / "out");
+  REQUIRE(r.networks.size() == 1);
+  CHECK_FALSE(r.networks[0].status);
+  CHECK_FALSE(fs::exists(dir / "out/nan.fkm"));
+  CHECK_FALSE(fs::exists(dir / "out/nan.fkm.tmp"));
 }
 
 TEST_CASE("converter: float16 weights behind DEQUANTIZE are folded exactly") {

@@ -182,7 +182,7 @@ TEST_CASE("anchors and decoding: options from model metadata") {
   REQUIRE(read_anchor_options(m, &ao));
   CHECK(generate_ssd_anchors(ao).size() == 896);
   DecodeOptions dopt;
-  REQUIRE(read_decode_options(m, &dopt));
+  REQUIRE(read_decode_options(m, 896, &dopt));
   CHECK(dopt.num_boxes == 896);
   CHECK(dopt.x_scale == 128.0f);
   CHECK(dopt.score_clipping_thresh == 100.0f);
@@ -194,12 +194,12 @@ TEST_CASE("anchors and decoding: options from model metadata") {
   CHECK(std::string(s.message()).find("anchors.strides") != std::string::npos);
   missing = m;
   missing.f32.erase("detector.box_scale");
-  s = read_decode_options(missing, &dopt);
+  s = read_decode_options(missing, 896, &dopt);
   CHECK_FALSE(s);
   CHECK(std::string(s.message()).find("detector.box_scale") != std::string::npos);
   FakeModel bad = m;
   bad.i32["detector.num_keypoints"] = 9;
-  CHECK_FALSE(read_decode_options(bad, &dopt));
+  CHECK_FALSE(read_decode_options(bad, 896, &dopt));
   bad = m;
   bad.i32["anchors.num_layers"] = 3;
   CHECK_FALSE(read_anchor_options(bad, &ao));

@@ -12,7 +12,10 @@
 #include "convert/model_writer.hpp"
 #include "convert/task_bundle.hpp"
 #include "convert/tflite_reader.hpp"
+#include "facekit/landmarks/face_geometry.hpp"
 #include "facekit/model/model.hpp"
+#include "facekit/stages/blazeface_stage.hpp"
+#include "facekit/stages/mesh_models.hpp"
 
 namespace facekit {
 namespace convert {
@@ -68,6 +71,30 @@ Status write_file_atomic(const std::string& path, const std::vector<uint8_t>& by
   return Status::ok();
 }
 
+// The library is the contract: a file its loader or the stage for its kind refuses (a structural
+// fault, or a value out of the range the stage reads it in) must never be written. The checks are
+// the library's own, so the two cannot drift apart.
+Status check_output(const std::vector<uint8_t>& bytes, const std::string& source) {
+  Expected<Model> loaded = Model::copy_from_bytes(bytes.data(), bytes.size());
+  if (!loaded) return Status(loaded.status()).prefix(source + ": the converted model fails the loader's checks");
+  auto model = std::make_shared<const Model>(std::move(*loaded));
+  const std::string kind = model->kind();
+  Status s;
+  if (kind == "face_detector") {
+    s = BlazeFaceStage::check_model(*model);
+  } else if (kind == "face_geometry") {
+    Expected<FaceGeometry> g = FaceGeometry::create(model);
+    if (!g) s = g.status();
+  } else {
+    std::size_t count = 0;
+    const MeshModelEntry* meshes = mesh_models(&count);
+    for (std::size_t i = 0; i < count; ++i)
+      if (kind == meshes[i].info->kind) s = MeshStage::check_model(*meshes[i].info, *model);
+  }
+  if (!s) return s.prefix(source + ": the converted model fails the " + kind + " stage's checks");
+  return Status::ok();
+}
+
 std::string stem_of(const std::string& name) {
   const std::size_t dot = name.find_last_of('.');
   return dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
@@ -88,6 +115,14 @@ void convert_one(std::vector<uint8_t> bytes, const std::string& source, const st
   r->kind = c->kind;
   r->stats = c->stats;
   r->op_counts = c->op_counts;
+  if (geometry) {
+    // convert_tflite checks its own output; the geometry file is checked here.
+    Status s = check_output(c->bytes, source);
+    if (!s) {
+      r->status = s;
+      return;
+    }
+  }
   const std::string stem = geometry ? std::string("face_geometry") : stem_of(source);
   if (!used_stems->insert(stem).second) {
     r->status = Status::error("%s: another network of the input also converts to %s.fkm", source.c_str(),
@@ -117,9 +152,7 @@ Expected<Converted> convert_tflite(std::vector<uint8_t> tflite, const std::strin
   add_metadata(*g, c.kind, meta_source.empty() ? source : meta_source, &*m);
   Expected<std::vector<uint8_t>> bytes = write_model(*m);
   if (!bytes) return Status(bytes.status()).prefix(source);
-  // The loader is the contract: a file it rejects must never be written.
-  Expected<Model> check = Model::copy_from_bytes(bytes->data(), bytes->size());
-  if (!check) return Status(check.status()).prefix(source + ": internal error: the loader rejects the output");
+  FACEKIT_RETURN_IF_ERROR(check_output(*bytes, source));
   c.bytes = std::move(*bytes);
   for (const OutOp& op : m->ops) ++c.op_counts[op_type_name(op.type)];
   c.tensor_count = int(m->tensors.size());

@@ -36,7 +36,7 @@ struct DecodeOptions {
   int num_coords = 16;
   int box_coord_offset = 0;
   int keypoint_coord_offset = 4;
-  int num_keypoints = 6;  ///< at most kDetectionKeypoints
+  int num_keypoints = 6;  ///< 1..kDetectionKeypoints
   float x_scale = 128, y_scale = 128, w_scale = 128, h_scale = 128;
   bool apply_exponential_on_box_size = false;
   bool sigmoid_score = true;
@@ -52,18 +52,23 @@ struct DecodeOptions {
   }
 };
 
+/// Checks the options against `num_anchors`. Messages name the metadata key each field is
+/// stored under (read_decode_options; the four scales are 'detector.box_scale'), and its value.
 inline Status validate_decode_options(const DecodeOptions& o, std::size_t num_anchors) {
   if (o.num_boxes <= 0 || std::size_t(o.num_boxes) != num_anchors)
-    return Status::error("decode: num_boxes %d does not match %zu anchors", o.num_boxes, num_anchors);
-  if (o.num_keypoints < 0 || o.num_keypoints > kDetectionKeypoints)
-    return Status::error("decode: num_keypoints %d is outside 0..%d", o.num_keypoints, kDetectionKeypoints);
+    return Status::error("'detector.num_boxes' is %d, expected the anchor count %zu", o.num_boxes, num_anchors);
+  if (o.num_keypoints < 1 || o.num_keypoints > kDetectionKeypoints)
+    return Status::error("'detector.num_keypoints' is %d, expected 1..%d", o.num_keypoints, kDetectionKeypoints);
   if (o.box_coord_offset < 0 || o.keypoint_coord_offset < 0 || o.box_coord_offset + 4 > o.num_coords ||
       o.keypoint_coord_offset + 2 * o.num_keypoints > o.num_coords)
-    return Status::error("decode: num_coords %d cannot hold the box at %d and %d keypoints at %d", o.num_coords,
-                         o.box_coord_offset, o.num_keypoints, o.keypoint_coord_offset);
-  if (!(o.x_scale != 0) || !(o.y_scale != 0) || !(o.w_scale != 0) || !(o.h_scale != 0))
-    return Status::error("decode: scales (%g, %g, %g, %g) must be non-zero", double(o.x_scale), double(o.y_scale),
-                         double(o.w_scale), double(o.h_scale));
+    return Status::error("'detector.num_coords' is %d, which cannot hold the box at %d and %d keypoints at %d",
+                         o.num_coords, o.box_coord_offset, o.num_keypoints, o.keypoint_coord_offset);
+  for (float scale : {o.x_scale, o.y_scale, o.w_scale, o.h_scale})
+    if (!(scale > 0) || !std::isfinite(scale))
+      return Status::error("'detector.box_scale' is %g, expected a finite value > 0", double(scale));
+  // <= 0 turns clipping off (the struct's contract); the converted detectors all clip.
+  if (!std::isfinite(o.score_clipping_thresh))
+    return Status::error("'detector.score_clipping' is %g, expected a finite value", double(o.score_clipping_thresh));
   return Status::ok();
 }
 
@@ -122,9 +127,9 @@ inline void decode_detections(const float* raw_boxes, const float* raw_scores, c
 }
 
 /// Decoding options from a converted detector's metadata (detector.* records), checked against
-/// the anchor count the metadata's anchor options produce.
+/// `num_anchors`, the anchor count of the metadata's anchor options (generate_ssd_anchors).
 template <class ModelT>
-Status read_decode_options(const ModelT& m, DecodeOptions* o) {
+Status read_decode_options(const ModelT& m, std::size_t num_anchors, DecodeOptions* o) {
   DecodeOptions r;
   int32_t v = 0;
   if (!m.meta_i32("detector.num_boxes", &v)) return Status::error("detector metadata: missing i32 'detector.num_boxes'");
@@ -140,7 +145,11 @@ Status read_decode_options(const ModelT& m, DecodeOptions* o) {
   r.x_scale = r.y_scale = r.w_scale = r.h_scale = scale;
   if (!detail::meta_number(m, "detector.score_clipping", &r.score_clipping_thresh))
     return Status::error("detector metadata: missing number 'detector.score_clipping'");
-  Status s = validate_decode_options(r, std::size_t(r.num_boxes));
+  // A converted detector states its clipping: 0 or less there is a fault, not "no clipping".
+  if (!(r.score_clipping_thresh > 0))
+    return Status::error("detector metadata: 'detector.score_clipping' is %g, expected a finite value > 0",
+                         double(r.score_clipping_thresh));
+  Status s = validate_decode_options(r, num_anchors);
   if (!s) return s.prefix("detector metadata");
   *o = r;
   return Status::ok();

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "../status.hpp"
@@ -45,8 +46,11 @@ struct SsdAnchorOptions {
   }
 };
 
+/// Checks the options against the ranges MediaPipe's generator needs. Messages name the
+/// metadata key each field is stored under (read_anchor_options), and its value.
 inline Status validate_anchor_options(const SsdAnchorOptions& o) {
-  if (o.num_layers <= 0 || o.num_layers > 64) return Status::error("anchors: num_layers %d is outside 1..64", o.num_layers);
+  if (o.num_layers <= 0 || o.num_layers > 64)
+    return Status::error("'anchors.num_layers' is %d, expected 1..64", o.num_layers);
   const bool explicit_maps = !o.feature_map_height.empty() || !o.feature_map_width.empty();
   if (explicit_maps) {
     if (int(o.feature_map_height.size()) != o.num_layers || int(o.feature_map_width.size()) != o.num_layers)
@@ -58,20 +62,44 @@ inline Status validate_anchor_options(const SsdAnchorOptions& o) {
         return Status::error("anchors: feature map %d is %dx%d", i, o.feature_map_width[std::size_t(i)],
                              o.feature_map_height[std::size_t(i)]);
   } else {
-    if (o.input_width <= 0 || o.input_height <= 0 || o.input_width > 8192 || o.input_height > 8192)
-      return Status::error("anchors: input size %dx%d is outside 1..8192", o.input_width, o.input_height);
+    if (o.input_width <= 0 || o.input_width > 8192)
+      return Status::error("'input.width' is %d, expected 1..8192", o.input_width);
+    if (o.input_height <= 0 || o.input_height > 8192)
+      return Status::error("'input.height' is %d, expected 1..8192", o.input_height);
   }
   // MediaPipe indexes strides by layer even with explicit feature maps (to group layers).
   if (int(o.strides.size()) != o.num_layers)
-    return Status::error("anchors: %zu strides for %d layers", o.strides.size(), o.num_layers);
+    return Status::error("'anchors.strides' has %zu strides for %d layers ('anchors.num_layers')", o.strides.size(),
+                         o.num_layers);
   for (std::size_t i = 0; i < o.strides.size(); ++i)
-    if (o.strides[i] <= 0) return Status::error("anchors: stride %zu is %d", i, o.strides[i]);
+    if (o.strides[i] <= 0 || o.strides[i] > 8192)
+      return Status::error("'anchors.strides' element %zu is %d, expected 1..8192", i, o.strides[i]);
   for (std::size_t i = 0; i < o.aspect_ratios.size(); ++i)
     if (!(o.aspect_ratios[i] > 0) || !std::isfinite(o.aspect_ratios[i]))
-      return Status::error("anchors: aspect ratio %zu is %g", i, double(o.aspect_ratios[i]));
-  if (!std::isfinite(o.min_scale) || !std::isfinite(o.max_scale) || !std::isfinite(o.anchor_offset_x) ||
-      !std::isfinite(o.anchor_offset_y) || !std::isfinite(o.interpolated_scale_aspect_ratio))
-    return Status::error("anchors: scales, offsets and interpolated_scale_aspect_ratio must be finite");
+      return Status::error("'anchors.aspect_ratios' element %zu is %g, expected a finite value > 0", i,
+                           double(o.aspect_ratios[i]));
+  struct Value {
+    const char* key;
+    float v;
+    float lo;         // lowest allowed value
+    bool lo_allowed;  // v == lo is allowed
+  };
+  // Scales are fractions of the input; offsets place the centre within a feature-map cell;
+  // an interpolated aspect ratio <= 0 means none.
+  const Value values[] = {{"anchors.min_scale", o.min_scale, 0.0f, false},
+                          {"anchors.max_scale", o.max_scale, 0.0f, false},
+                          {"anchors.offset_x", o.anchor_offset_x, 0.0f, true},
+                          {"anchors.offset_y", o.anchor_offset_y, 0.0f, true},
+                          {"anchors.interpolated_scale_aspect_ratio", o.interpolated_scale_aspect_ratio,
+                           -std::numeric_limits<float>::infinity(), false}};
+  for (const Value& v : values)
+    if (!std::isfinite(v.v) || (v.lo_allowed ? !(v.v >= v.lo) : !(v.v > v.lo)))
+      return Status::error("'%s' is %g, expected a finite value%s", v.key, double(v.v),
+                           v.lo_allowed ? " >= 0" : (std::isfinite(v.lo) ? " > 0" : ""));
+  if (o.anchor_offset_x > 1 || o.anchor_offset_y > 1)
+    return Status::error("'%s' is %g, expected a value in [0, 1]",
+                         o.anchor_offset_x > 1 ? "anchors.offset_x" : "anchors.offset_y",
+                         double(o.anchor_offset_x > 1 ? o.anchor_offset_x : o.anchor_offset_y));
   return Status::ok();
 }
 

@@ -70,6 +70,8 @@ class FaceGeometry {
 
  private:
   FaceGeometry() = default;
+  /// create() without the file name in its errors.
+  static Expected<FaceGeometry> create_checked(std::shared_ptr<const Model> model);
   using Mat3X = Eigen::Matrix<float, 3, Eigen::Dynamic>;
   /// Weighted orthogonal Procrustes with uniform scale, source = the canonical weighted vertices,
   /// target = `target` (3 x weighted vertices). False if degenerate (MediaPipe's error cases).
@@ -88,6 +90,12 @@ class FaceGeometry {
 
 inline Expected<FaceGeometry> FaceGeometry::create(std::shared_ptr<const Model> model) {
   if (!model) return Status::error("FaceGeometry: model is null");
+  Expected<FaceGeometry> g = create_checked(model);
+  if (!g) return model->name_file(g.status());
+  return g;
+}
+
+inline Expected<FaceGeometry> FaceGeometry::create_checked(std::shared_ptr<const Model> model) {
   const Model& m = *model;
   if (m.kind() != "face_geometry")
     return Status::error("FaceGeometry: model kind is '%s', expected 'face_geometry' (convert face_landmarker.task: "
@@ -105,30 +113,58 @@ inline Expected<FaceGeometry> FaceGeometry::create(std::shared_ptr<const Model> 
     return Status::error("FaceGeometry: procrustes_weights has %zu values, expected a constant 468", w.elements());
   FaceGeometry g;
   g.canonical_ = v.f32();
+  for (std::size_t i = 0; i < v.elements(); ++i)
+    if (!std::isfinite(g.canonical_[i]))
+      return Status::error("FaceGeometry: 'canonical_vertices' value %zu is %g, expected a finite value", i,
+                           double(g.canonical_[i]));
   double total = 0;
   for (int i = 0; i < kFaceGeometryVertices; ++i) {
     const float wi = w.f32()[i];
     if (!(wi >= 0) || !std::isfinite(wi))
-      return Status::error("FaceGeometry: procrustes weight %d is %g", i, double(wi));
+      return Status::error("FaceGeometry: 'procrustes_weights' value %d is %g, expected a finite value >= 0", i,
+                           double(wi));
     if (wi > 0) {
       g.ids_.push_back(i);
       g.weights_.push_back(wi);
       total += wi;
     }
   }
-  if (!(total > 1e-9)) return Status::error("FaceGeometry: the Procrustes weights sum to %g", total);
+  if (!(total > 1e-9) || !std::isfinite(total))
+    return Status::error("FaceGeometry: 'procrustes_weights' sum to %g, expected a finite sum > 0", total);
   g.total_weight_ = float(total);
   const Eigen::Index n = Eigen::Index(g.ids_.size());
   g.source_.resize(3, n);
   g.target_.resize(3, n);
   for (Eigen::Index k = 0; k < n; ++k)
     for (int r = 0; r < 3; ++r) g.source_(r, k) = g.canonical_[3 * g.ids_[std::size_t(k)] + r];
-  // Absent keys keep FaceLandmarker's camera (docs/pipeline.md 7.2).
+  // The fit divides by the weighted vertices' spread about their centroid (procrustes()'s
+  // denominator): weighted vertices that all coincide make every pose degenerate.
+  {
+    Eigen::Vector3d c = Eigen::Vector3d::Zero();
+    for (Eigen::Index k = 0; k < n; ++k) c += double(g.weights_[std::size_t(k)]) * g.source_.col(k).cast<double>();
+    c /= total;
+    double spread = 0;
+    for (Eigen::Index k = 0; k < n; ++k)
+      spread += double(g.weights_[std::size_t(k)]) * (g.source_.col(k).cast<double>() - c).squaredNorm();
+    if (!(spread / total > 1e-9) || !std::isfinite(spread))
+      return Status::error("FaceGeometry: 'canonical_vertices' is degenerate: the weighted vertices' mean squared "
+                           "distance from their centroid is %g, expected > 1e-9",
+                           spread / total);
+  }
+  // Absent keys keep FaceLandmarker's camera (docs/pipeline.md 7.2); the far plane bounds nothing
+  // here but must make a valid frustum with the near one.
+  float far_plane = 10000.0f;
   m.meta_f32("camera.vertical_fov_degrees", &g.fov_deg_);
   m.meta_f32("camera.near", &g.near_);
-  if (!(g.fov_deg_ > 0 && g.fov_deg_ < 180) || !(g.near_ > 0))
-    return Status::error("FaceGeometry: camera vertical_fov_degrees %g / near %g are not a valid perspective camera",
-                         double(g.fov_deg_), double(g.near_));
+  m.meta_f32("camera.far", &far_plane);
+  if (!std::isfinite(g.fov_deg_) || !(g.fov_deg_ > 0 && g.fov_deg_ < 180))
+    return Status::error("FaceGeometry: 'camera.vertical_fov_degrees' is %g, expected a finite value in (0, 180)",
+                         double(g.fov_deg_));
+  if (!std::isfinite(g.near_) || !(g.near_ > 0))
+    return Status::error("FaceGeometry: 'camera.near' is %g, expected a finite value > 0", double(g.near_));
+  if (!std::isfinite(far_plane) || !(far_plane > g.near_))
+    return Status::error("FaceGeometry: 'camera.far' is %g, expected a finite value > 'camera.near' (%g)",
+                         double(far_plane), double(g.near_));
   g.model_ = std::move(model);
   return g;
 }

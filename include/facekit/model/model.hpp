@@ -7,9 +7,11 @@
 // Model::from_bytes() uses the bytes in place (zero copy: a memory map, or an alignas(64) array
 // compiled into firmware); the caller keeps them alive. Every offset, size, shape and op
 // parameter is checked once here, with overflow-safe arithmetic, and an error names the bad
-// field, tensor or op and its value; the executor then trusts the model.
+// field, tensor or op and its value; the executor then trusts the model. Every constant's values
+// are finite (one pass over the bits). Metadata values are range-checked where a stage reads them.
 #pragma once
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -82,6 +84,31 @@ inline bool range_ok(uint64_t offset, uint64_t count, std::size_t elem, std::siz
   return end <= limit;
 }
 
+/// Index of the first of `n` floats at `p` that is NaN or infinite (all exponent bits set), or
+/// `n`. One pass over the bits in blocks the compiler vectorises; only a block with a hit is
+/// scanned again.
+inline std::size_t first_nonfinite_f32(const void* p, std::size_t n) noexcept {
+  constexpr uint32_t kExponent = 0x7f800000u;
+  constexpr std::size_t kBlock = 256;
+  const unsigned char* bytes = static_cast<const unsigned char*>(p);
+  for (std::size_t begin = 0; begin < n; begin += kBlock) {
+    const std::size_t end = std::min(n, begin + kBlock);
+    uint32_t hit = 0;
+    for (std::size_t i = begin; i < end; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, bytes + 4 * i, 4);
+      hit |= uint32_t((bits & kExponent) == kExponent);
+    }
+    if (!hit) continue;
+    for (std::size_t i = begin; i < end; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, bytes + 4 * i, 4);
+      if ((bits & kExponent) == kExponent) return i;
+    }
+  }
+  return n;
+}
+
 /// 64-byte aligned heap bytes that own a model file.
 struct AlignedBytes {
   struct Free {
@@ -140,6 +167,7 @@ class Model {
     if (got != bytes.size) return Status::error("cannot read model file '%s'", path.c_str());
     Expected<Model> m = adopt(std::move(bytes));
     if (!m) return Status(m.status()).prefix("model '" + path + "'");
+    m->path_ = path;
     return m;
   }
 #endif
@@ -209,6 +237,14 @@ class Model {
   const char* meta_key(int i) const noexcept { return string_at(meta_[i].key); }
 
   std::size_t file_size() const noexcept { return size_; }
+  /// The file load_file() read; empty for a model made from bytes.
+  const std::string& path() const noexcept { return path_; }
+  /// `s`, prefixed with the model's file when it is known, as load_file's own errors are; for
+  /// the checks a stage makes of the model after loading it.
+  Status name_file(Status s) const {
+    if (!s && !path_.empty()) s.prefix("model '" + path_ + "'");
+    return s;
+  }
 
  private:
   Model() = default;
@@ -238,6 +274,7 @@ class Model {
   Status parse_meta(const format::FileHeader& h);
 
   std::shared_ptr<detail::AlignedBytes> owned_;
+  std::string path_;
   const unsigned char* base_ = nullptr;
   std::size_t size_ = 0;
   const char* strings_ = nullptr;
@@ -446,6 +483,16 @@ inline Status Model::parse_tensors(const format::FileHeader& h) {
                            data_size_);
     t.data = data_ + r.data_offset;
     t.size_bytes = std::size_t(r.data_size);
+    // Values: a NaN or infinite weight would only show as garbage results, so it is refused here,
+    // once. The index is of the stored floats (packed layouts: the blob's order, section 4.1).
+    const std::size_t stored = t.size_bytes / esize;
+    const std::size_t bad = detail::first_nonfinite_f32(t.data, stored);
+    if (bad != stored) {
+      float v;
+      std::memcpy(&v, t.f32() + bad, 4);
+      return Status::error("tensor '%s': stored value %zu of %zu is %g, expected a finite value", t.name, bad, stored,
+                           double(v));
+    }
   }
   return Status::ok();
 }

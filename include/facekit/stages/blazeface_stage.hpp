@@ -23,6 +23,7 @@
 #include "../runtime/executor.hpp"
 #include "detection_result.hpp"
 #include "image_to_tensor.hpp"
+#include "model_input.hpp"
 
 namespace facekit {
 
@@ -38,6 +39,9 @@ class BlazeFaceStage {
   /// `model` must be a face detector (model kind "face_detector"); errors name the bad setting,
   /// tensor or metadata.
   static Expected<BlazeFaceStage> create(std::shared_ptr<const Model> model, const Settings& settings);
+  /// The checks create() makes of the model (kind, input, metadata values, outputs), without
+  /// building its program; `facekit convert` runs them on every detector it writes.
+  static Status check_model(const Model& model);
 
   /// Detects the faces of `image` into `out` (overwritten; its capacity reused).
   Status run(const ImageView& image, std::vector<Detection>& out);
@@ -50,6 +54,8 @@ class BlazeFaceStage {
 
  private:
   BlazeFaceStage() = default;
+  /// Reads and checks the model's input, anchors and decoding into this stage.
+  Status configure(const Model& m);
   Settings settings_;
   std::unique_ptr<Session> session_;
   int input_w_ = 0, input_h_ = 0;
@@ -60,42 +66,48 @@ class BlazeFaceStage {
   NmsScratch nms_scratch_;
 };
 
-inline Expected<BlazeFaceStage> BlazeFaceStage::create(std::shared_ptr<const Model> model, const Settings& settings) {
-  if (!model) return Status::error("model is null");
-  const Model& m = *model;
+inline Status BlazeFaceStage::check_model(const Model& m) {
+  BlazeFaceStage d;
+  return d.configure(m);
+}
+
+inline Status BlazeFaceStage::configure(const Model& m) {
   if (m.kind() != "face_detector")
     return Status::error("model kind is '%s', expected 'face_detector' (convert the face detector "
                          "model, e.g. face_detector.tflite from face_landmarker.task)",
                          m.kind().c_str());
+  if (m.inputs().size() != 1 || m.outputs().size() != 2)
+    return Status::error("expected 1 input and 2 outputs, the model has %zu and %zu", m.inputs().size(),
+                         m.outputs().size());
+  ImageInput in;
+  FACEKIT_RETURN_IF_ERROR(read_image_input(m, "detector", -1.0f, 1.0f, &in));
+  input_w_ = in.width;
+  input_h_ = in.height;
+  range_min_ = in.range_min;
+  range_max_ = in.range_max;
+  // Decoding and anchor configuration travel in the model's metadata (written by the converter);
+  // each value is range-checked as it is read.
+  SsdAnchorOptions ao;
+  FACEKIT_RETURN_IF_ERROR(read_anchor_options(m, &ao));
+  FACEKIT_RETURN_IF_ERROR(generate_ssd_anchors(ao, &anchors_));
+  FACEKIT_RETURN_IF_ERROR(read_decode_options(m, anchors_.size(), &decode_));
+  const TensorInfo& boxes = m.tensor(m.outputs()[0]);
+  const TensorInfo& scores = m.tensor(m.outputs()[1]);
+  if (boxes.elements() != anchors_.size() * std::size_t(decode_.num_coords) || scores.elements() != anchors_.size())
+    return Status::error("outputs '%s' (%zu values) and '%s' (%zu) do not fit %zu anchors x %d coords", boxes.name,
+                         boxes.elements(), scores.name, scores.elements(), anchors_.size(), decode_.num_coords);
+  return Status::ok();
+}
+
+inline Expected<BlazeFaceStage> BlazeFaceStage::create(std::shared_ptr<const Model> model, const Settings& settings) {
+  if (!model) return Status::error("model is null");
   if (!(settings.min_detection_confidence >= 0 && settings.min_detection_confidence <= 1))
     return Status::error("min_detection_confidence %g is outside [0, 1]", double(settings.min_detection_confidence));
   if (!(settings.min_suppression_threshold >= 0 && settings.min_suppression_threshold <= 1))
     return Status::error("min_suppression_threshold %g is outside [0, 1]", double(settings.min_suppression_threshold));
   BlazeFaceStage d;
   d.settings_ = settings;
-  if (m.inputs().size() != 1 || m.outputs().size() != 2)
-    return Status::error("expected 1 input and 2 outputs, the model has %zu and %zu", m.inputs().size(),
-                         m.outputs().size());
-  const TensorInfo& in = m.tensor(m.inputs()[0]);
-  if (in.rank != 4 || in.dims[0] != 1 || in.dims[3] != 3) return Status::error("input '%s' must be [1, H, W, 3]", in.name);
-  d.input_h_ = in.dims[1];
-  d.input_w_ = in.dims[2];
-  auto range = m.meta_f32_array("input.range");
-  if (range.second == 2) {
-    d.range_min_ = range.first[0];
-    d.range_max_ = range.first[1];
-  }
-  // Decoding and anchor configuration travel in the model's metadata (written by the converter).
-  SsdAnchorOptions ao;
-  FACEKIT_RETURN_IF_ERROR(read_anchor_options(m, &ao));
-  FACEKIT_RETURN_IF_ERROR(read_decode_options(m, &d.decode_));
-  d.anchors_ = generate_ssd_anchors(ao);
-  const TensorInfo& boxes = m.tensor(m.outputs()[0]);
-  const TensorInfo& scores = m.tensor(m.outputs()[1]);
-  if (boxes.elements() != d.anchors_.size() * std::size_t(d.decode_.num_coords) ||
-      scores.elements() != d.anchors_.size())
-    return Status::error("outputs '%s' (%zu values) and '%s' (%zu) do not fit %zu anchors x %d coords", boxes.name,
-                         boxes.elements(), scores.name, scores.elements(), d.anchors_.size(), d.decode_.num_coords);
+  FACEKIT_RETURN_IF_ERROR(model->name_file(d.configure(*model)));
   auto program = Program::create(model);
   if (!program) return program.status();
   d.session_ = std::make_unique<Session>(*program);

@@ -25,6 +25,7 @@
 #include "../runtime/executor.hpp"
 #include "../status.hpp"
 #include "image_to_tensor.hpp"
+#include "model_input.hpp"
 
 namespace facekit {
 
@@ -71,6 +72,10 @@ class MeshStage {
   /// Checks `model` against Impl's MeshModelInfo (Impl::kInfo) and builds its session.
   template <class Impl>
   static Expected<std::unique_ptr<MeshStage>> create(std::shared_ptr<const Model> model);
+  /// The checks create() makes of `model` (inputs, outputs, input size and range metadata; the
+  /// kind is create_mesh_stage's), without building its program. `input`, if not null, gets the
+  /// checked input. `facekit convert` runs them on every landmark model it writes.
+  static Status check_model(const MeshModelInfo& info, const Model& model, ImageInput* input = nullptr);
 
   /// The region the model sees for a detection: `relative_box` is xmin, ymin, width, height,
   /// `right_eye` / `left_eye` are (x, y), all image-normalised (the detector's keypoints 0, 1).
@@ -111,15 +116,13 @@ Expected<std::unique_ptr<MeshStage>> MeshStage::create(std::shared_ptr<const Mod
   return Expected<std::unique_ptr<MeshStage>>(std::move(stage));
 }
 
-inline Status MeshStage::load(const MeshModelInfo& info, std::shared_ptr<const Model> model) {
-  const Model& m = *model;
+inline Status MeshStage::check_model(const MeshModelInfo& info, const Model& m, ImageInput* input) {
   const std::size_t n_out = info.landmark_outputs + 1;
   if (m.inputs().size() != 1 || m.outputs().size() < n_out)
     return Status::error("landmark model has %zu inputs and %zu outputs, expected 1 and at least %zu",
                          m.inputs().size(), m.outputs().size(), n_out);
-  const TensorInfo& in = m.tensor(m.inputs()[0]);
-  if (in.rank != 4 || in.dims[0] != 1 || in.dims[3] != 3 || in.dims[1] <= 0 || in.dims[2] <= 0)
-    return Status::error("landmark model input '%s' must be [1, H, W, 3]", in.name);
+  ImageInput in;
+  FACEKIT_RETURN_IF_ERROR(read_image_input(m, "landmark model", info.input_range_min, info.input_range_max, &in));
   for (std::size_t k = 0; k < info.landmark_outputs; ++k) {
     const TensorInfo& t = m.tensor(m.outputs()[k]);
     const std::size_t want = std::size_t(info.landmark_output_values[k]);
@@ -131,16 +134,18 @@ inline Status MeshStage::load(const MeshModelInfo& info, std::shared_ptr<const M
   if (presence.elements() != 1)
     return Status::error("landmark model output '%s' has %zu values, expected 1 (presence logit)", presence.name,
                          presence.elements());
+  if (input) *input = in;
+  return Status::ok();
+}
+
+inline Status MeshStage::load(const MeshModelInfo& info, std::shared_ptr<const Model> model) {
+  ImageInput in;
+  FACEKIT_RETURN_IF_ERROR(model->name_file(check_model(info, *model, &in)));
   info_ = &info;
-  input_h_ = in.dims[1];
-  input_w_ = in.dims[2];
-  range_min_ = info.input_range_min;
-  range_max_ = info.input_range_max;
-  auto range = m.meta_f32_array("input.range");
-  if (range.second == 2) {
-    range_min_ = range.first[0];
-    range_max_ = range.first[1];
-  }
+  input_h_ = in.height;
+  input_w_ = in.width;
+  range_min_ = in.range_min;
+  range_max_ = in.range_max;
   auto program = Program::create(std::move(model));
   if (!program) {
     Status s = program.status();
