@@ -42,8 +42,6 @@ typename OpParamsOf<T>::type params_of(const OpInfo& op) noexcept {
   return op.params.as<typename OpParamsOf<T>::type>();
 }
 
-inline const char* tname(const Model& m, uint32_t t) { return t == kNoTensor ? "(none)" : m.tensor(t).name; }
-
 /// Error prefixed with the op's name and type.
 #define FACEKIT_OP_ERROR(op, fmt, ...) \
   ::facekit::Status::error("op %s (%s): " fmt, (op).name, ::facekit::op_type_name((op).type), ##__VA_ARGS__)
@@ -72,13 +70,6 @@ inline Status require_constant(const Model& m, const OpInfo& op, uint32_t t, for
   if (!ti.is_constant() || ti.layout != layout)
     return FACEKIT_OP_ERROR(op, "%s '%s' must be a constant with layout %u (has kind %u, layout %u)", what, ti.name,
                             unsigned(layout), unsigned(ti.kind), unsigned(ti.layout));
-  return Status::ok();
-}
-
-/// The op's single input is an activation (not a constant).
-inline Status require_activation_input(const Model& m, const OpInfo& op, uint32_t t) {
-  const TensorInfo& ti = m.tensor(t);
-  if (ti.is_constant()) return FACEKIT_OP_ERROR(op, "input '%s' is a constant", ti.name);
   return Status::ok();
 }
 
