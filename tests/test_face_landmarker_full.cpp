@@ -262,12 +262,8 @@ TEST_CASE("facekit landmarks --json --blendshapes --matrix writes both fields pe
   const std::string cmd = std::string(FACEKIT_CLI) + " landmarks " +
                           test_util::image_path("reaction_close_eyes.jpeg") + " --models " +
                           FACEKIT_WEIGHTS_DIR + " --json --blendshapes --matrix";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
   std::string out;
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  CHECK(pclose(p) == 0);
+  CHECK(test_util::run_command(cmd, &out) == 0);
   const json j = json::parse(out);
   REQUIRE(j.at("faces").size() == 1);
   const json& face = j.at("faces")[0];
@@ -284,11 +280,8 @@ TEST_CASE("facekit landmarks --json --blendshapes --matrix writes both fields pe
   const std::string plain = std::string(FACEKIT_CLI) + " landmarks " +
                             test_util::image_path("reaction_close_eyes.jpeg") + " --models " +
                             FACEKIT_WEIGHTS_DIR + " --json";
-  p = popen(plain.c_str(), "r");
-  REQUIRE(p != nullptr);
   out.clear();
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  CHECK(pclose(p) == 0);
+  CHECK(test_util::run_command(plain, &out) == 0);
   const json j2 = json::parse(out);
   REQUIRE(j2.at("faces").size() == 1);
   CHECK_FALSE(j2.at("faces")[0].contains("blendshapes"));

@@ -291,13 +291,7 @@ TEST_CASE("load values: each bad value, CRC sealed again, is refused naming the 
 namespace {
 
 /// Runs `cmd` with stderr folded into stdout; its exit status and output.
-int run(const std::string& cmd, std::string* out) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out->append(buf, n);
-  return pclose(p);
-}
+int run(const std::string& cmd, std::string* out) { return test_util::run_command(cmd + " 2>&1", out); }
 
 }  // namespace
 

@@ -55,12 +55,8 @@ TEST_CASE("facekit profile lists every op of the model, with totals") {
   REQUIRE(program);
   const std::string cmd =
       std::string(FACEKIT_CLI) + " profile " + test_util::weights_path("face_blendshapes.fkm") + " --runs 3 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
   std::string out;
-  char buf[4096];
-  while (std::size_t k = std::fread(buf, 1, sizeof buf, p)) out.append(buf, k);
-  CHECK(pclose(p) == 0);
+  CHECK(test_util::run_command(cmd, &out) == 0);
   for (const CpuStep& s : (*program)->steps()) {
     std::string name = s.name;
     if (name.size() > 40) name = name.substr(0, 37);
@@ -69,11 +65,8 @@ TEST_CASE("facekit profile lists every op of the model, with totals") {
   CHECK(out.find("per type:") != std::string::npos);
   CHECK(out.find("total: ") != std::string::npos);
   const std::string bad = std::string(FACEKIT_CLI) + " profile /nonexistent/model.fkm 2>&1";
-  p = popen(bad.c_str(), "r");
-  REQUIRE(p != nullptr);
   out.clear();
-  while (std::size_t k = std::fread(buf, 1, sizeof buf, p)) out.append(buf, k);
-  CHECK(pclose(p) != 0);
+  CHECK(test_util::run_command(bad, &out) != 0);
   CHECK(out.find("/nonexistent/model.fkm") != std::string::npos);
 }
 #endif

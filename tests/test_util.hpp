@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdint>
 #include <fstream>
 #include <iterator>
@@ -49,6 +50,16 @@ inline std::vector<std::string> golden_files() {
   std::sort(out.begin(), out.end());
   REQUIRE_MESSAGE(!out.empty(), dir << " holds no golden files: python3 tests/gen/make_mediapipe_golden.py makes them");
   return out;
+}
+
+/// Runs the shell command `cmd`, appends its standard output to *out and returns its exit
+/// status as pclose gives it (0: success). Add " 2>&1" to `cmd` to read its errors too.
+inline int run_command(const std::string& cmd, std::string* out) {
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE_MESSAGE(p != nullptr, "cannot run: " << cmd);
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out->append(buf, n);
+  return pclose(p);
 }
 
 }  // namespace test_util
