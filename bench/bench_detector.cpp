@@ -33,7 +33,7 @@ void run_model(benchmark::State& state, const char* file) {
     state.SkipWithError("detector model not found");
     return;
   }
-  facekit::Session& s = d->session();
+  facekit::BackendSession& s = d->session();
   float* in = s.input(0);
   const std::size_t n = s.input_info(0).elements();
   // Same deterministic input as compare_tflite.py: a smooth ramp in [-1, 1].

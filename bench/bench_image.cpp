@@ -9,7 +9,7 @@
 #include "facekit/detection/nms.hpp"
 #include "facekit/detection/projection.hpp"
 #include "facekit/detection/ssd_anchors.hpp"
-#include "facekit/stages/image_to_tensor.hpp"
+#include "facekit/image/image_to_tensor.hpp"
 
 namespace {
 

@@ -67,7 +67,7 @@ bool setup(benchmark::State& state, facekit::FaceLandmarker* lm) {
 void BM_landmark_model(benchmark::State& state) {
   facekit::FaceLandmarker* lm = landmarker(model_arg(state));
   if (!setup(state, lm)) return;
-  facekit::Session& s = lm->landmark_session();
+  facekit::BackendSession& s = lm->landmark_session();
   const std::size_t n = s.input_info(0).elements();
   // Same deterministic input as compare_tflite.py: a ramp in [-1, 1].
   std::vector<float> ramp(n);

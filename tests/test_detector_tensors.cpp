@@ -34,7 +34,7 @@ void fill_from_uint8(const npy::Array<uint8_t>& img, float* dst) {
 TEST_CASE("detector network matches the TFLite interpreter on real and random inputs") {
   auto det = facekit::FaceDetector::create_from_file(test_util::weights_path("face_detector.fkm"));
   REQUIRE_MESSAGE(det, det.status().message() << " (run tools/fetch-models.sh)");
-  facekit::Session& s = det->session();
+  facekit::BackendSession& s = det->session();
   const std::string dir = test_util::source_path("tests/data/detector/");
   std::ifstream mf(dir + "manifest.json");
   REQUIRE(mf.good());

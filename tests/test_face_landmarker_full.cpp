@@ -49,7 +49,7 @@ facekit::Image load_shared(const std::string& name) {
 
 TEST_CASE("blendshapes from MediaPipe's own landmarks match MediaPipe for every golden face (0.01)") {
   facekit::FaceLandmarker lm = make_full(full_options());
-  facekit::Session* s = lm.blendshape_session();
+  facekit::BackendSession* s = lm.blendshape_session();
   REQUIRE(s != nullptr);
   double worst = 0;
   std::string worst_at;

@@ -41,7 +41,7 @@ Error compare(const float* a, const std::vector<float>& ref) {
 TEST_CASE("face mesh v2 network matches the TFLite interpreter on real crops and a random input") {
   auto lm = facekit::FaceLandmarker::create_from_dir(FACEKIT_WEIGHTS_DIR);
   REQUIRE_MESSAGE(lm, lm.status().message() << " (run tools/fetch-models.sh)");
-  facekit::Session& s = lm->landmark_session();
+  facekit::BackendSession& s = lm->landmark_session();
   const std::string dir = test_util::source_path("tests/data/face_mesh_v2/");
   std::ifstream mf(dir + "manifest.json");
   REQUIRE_MESSAGE(mf.good(), "missing " << dir << "manifest.json");
@@ -49,7 +49,7 @@ TEST_CASE("face mesh v2 network matches the TFLite interpreter on real crops and
   REQUIRE(manifest.at("cases").size() == 3);
   const json& outputs = manifest.at("outputs");
   REQUIRE(outputs.size() == 3);
-  REQUIRE(s.program().model().outputs().size() == 3);
+  REQUIRE(s.model().outputs().size() == 3);
   const std::size_t n_in = s.input_info(0).elements();
   REQUIRE(n_in == 256 * 256 * 3);
 

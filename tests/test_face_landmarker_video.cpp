@@ -277,7 +277,7 @@ TEST_CASE("video: one tracking step from MediaPipe's own previous landmarks repr
   const VideoGolden g = load_golden();
   const npy::Array<float> golden = load_run_landmarks(g, "legacy_video");
   auto lm = make_landmarker(facekit::FaceMeshModel::attention, facekit::RunningMode::image);
-  facekit::Session& s = lm.landmark_session();
+  facekit::BackendSession& s = lm.landmark_session();
   double worst = 0;
   int steps = 0;
   for (std::size_t k = 1; k < g.frames.size(); ++k) {

@@ -20,7 +20,7 @@
 #include "alloc_counter.hpp"
 #include "facekit/image/geometry.hpp"
 #include "facekit/image/image.hpp"
-#include "facekit/stages/image_to_tensor.hpp"
+#include "facekit/image/image_to_tensor.hpp"
 #include "facekit/model/format.hpp"
 #include "test_archs.hpp"
 #include "test_util.hpp"

@@ -22,7 +22,7 @@ int layer_of(const std::string& rel) {
   };
   static const std::map<std::string, int> kDirs = {
       {"kernels", 1}, {"image", 2},      {"model", 3},     {"ops", 4},
-      {"runtime", 5}, {"detection", 6}, {"landmarks", 6}, {"stages", 6},
+      {"runtime", 5}, {"opencl", 5},  {"detection", 6}, {"landmarks", 6}, {"stages", 6},
   };
   const auto slash = rel.find('/');
   if (slash == std::string::npos) {

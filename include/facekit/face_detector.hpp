@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/device.hpp"
 #include "stages/blazeface_stage.hpp"
 #include "stages/detection_result.hpp"
 
@@ -32,6 +33,14 @@ struct FaceDetectorOptions {
   float min_suppression_threshold = 0.3f;
   /// Keep at most this many faces, highest score first; < 0 keeps all (MediaPipe's default).
   int max_faces = -1;
+  /// Where the networks run (MediaPipe's BaseOptions.delegate): Delegate::cpu, or Delegate::opencl
+  /// on OpenCL platform `opencl_platform`, device `opencl_device` (`facekit devices` lists them;
+  /// the program must be built with FACEKIT_WITH_OPENCL). With `cpu_fallback`, an OpenCL device
+  /// that cannot be used gives the CPU instead of an error; backend_name() tells which runs.
+  Delegate delegate = Delegate::cpu;
+  int opencl_platform = 0;
+  int opencl_device = 0;
+  bool cpu_fallback = false;
 };
 
 struct FaceDetectorResult {
@@ -42,10 +51,13 @@ class FaceDetector {
  public:
   /// `model` must be a face detector model file (model.kind "face_detector").
   static Expected<FaceDetector> create(std::shared_ptr<const Model> model, const FaceDetectorOptions& options = {}) {
+    auto backend = open_backend(device_options_of(options));
+    if (!backend) return Status(backend.status()).prefix("FaceDetector");
     auto stage = BlazeFaceStage::create(
-        std::move(model), {options.min_detection_confidence, options.min_suppression_threshold, options.max_faces});
+        std::move(model), {options.min_detection_confidence, options.min_suppression_threshold, options.max_faces},
+        **backend);
     if (!stage) return Status(stage.status()).prefix("FaceDetector");
-    return FaceDetector(options, std::move(*stage));
+    return FaceDetector(options, std::move(*backend), std::move(*stage));
   }
 #ifndef FACEKIT_NO_STDIO
   static Expected<FaceDetector> create_from_file(const std::string& path, const FaceDetectorOptions& options = {}) {
@@ -76,11 +88,15 @@ class FaceDetector {
   int input_width() const noexcept { return stage_.input_width(); }
   int input_height() const noexcept { return stage_.input_height(); }
   /// The execution session, for benchmarks and tests that drive the network directly.
-  Session& session() noexcept { return stage_.session(); }
+  BackendSession& session() noexcept { return stage_.session(); }
+  /// The device the network runs on ("cpu (avx512bw)", "opencl: ...").
+  const char* backend_name() const noexcept { return backend_->name(); }
 
  private:
-  FaceDetector(const FaceDetectorOptions& options, BlazeFaceStage stage) : options_(options), stage_(std::move(stage)) {}
+  FaceDetector(const FaceDetectorOptions& options, std::shared_ptr<const Backend> backend, BlazeFaceStage stage)
+      : options_(options), backend_(std::move(backend)), stage_(std::move(stage)) {}
   FaceDetectorOptions options_;
+  std::shared_ptr<const Backend> backend_;
   BlazeFaceStage stage_;
 };
 

@@ -81,6 +81,14 @@ struct FaceLandmarkerOptions {
   bool output_face_blendshapes = false;
   /// Also compute every face's facial transformation matrix (needs the face geometry model).
   bool output_facial_transformation_matrixes = false;
+  /// Where the networks run (MediaPipe's BaseOptions.delegate): Delegate::cpu, or Delegate::opencl
+  /// on OpenCL platform `opencl_platform`, device `opencl_device` (`facekit devices` lists them;
+  /// the program must be built with FACEKIT_WITH_OPENCL). With `cpu_fallback`, an OpenCL device
+  /// that cannot be used gives the CPU instead of an error; backend_name() tells which runs.
+  Delegate delegate = Delegate::cpu;
+  int opencl_platform = 0;
+  int opencl_device = 0;
+  bool cpu_fallback = false;
 };
 
 /// One blendshape score, as MediaPipe's Category: `index` into kBlendshapeNames, `score` in
@@ -210,9 +218,11 @@ class FaceLandmarker {
   int input_height() const noexcept { return mesh_->input_height(); }
   /// The inner detector and the landmark network's session, for tests and benchmarks.
   BlazeFaceStage& detector() noexcept { return detection_->detector(); }
-  Session& landmark_session() noexcept { return mesh_->session(); }
+  BackendSession& landmark_session() noexcept { return mesh_->session(); }
   /// The blendshape network's session and the pose solver; null when their option is off.
-  Session* blendshape_session() noexcept { return blendshapes_ ? &blendshapes_->session() : nullptr; }
+  BackendSession* blendshape_session() noexcept { return blendshapes_ ? &blendshapes_->session() : nullptr; }
+  /// The device the networks run on ("cpu (avx512bw)", "opencl: ...").
+  const char* backend_name() const noexcept { return backend_->name(); }
   FaceGeometry* geometry() noexcept { return geometry_ ? &geometry_->solver() : nullptr; }
 
  private:
@@ -226,6 +236,7 @@ class FaceLandmarker {
   Status run_faces(const ImageView& image, const std::vector<Candidate>& candidates, FaceLandmarkerResult& result);
 
   FaceLandmarkerOptions options_;
+  std::shared_ptr<const Backend> backend_;
   std::unique_ptr<MeshStage> mesh_;
   std::unique_ptr<DetectionStage> detection_;
   std::unique_ptr<TrackingStage> tracking_;  // video mode only
@@ -265,9 +276,13 @@ inline Expected<FaceLandmarker> FaceLandmarker::create(FaceLandmarkerModels mode
   const std::size_t n = std::size_t(options.num_faces);
   FaceLandmarker lm;
   lm.options_ = options;
+  auto backend = open_backend(device_options_of(options));
+  if (!backend) return failed(backend.status(), "FaceLandmarker");
+  lm.backend_ = std::move(*backend);
+  const Backend& device = *lm.backend_;
 
   // The mesh stage: its model decides the detector's settings and the tracking rules.
-  auto mesh = create_mesh_stage(options.landmark_model, std::move(models.landmarks));
+  auto mesh = create_mesh_stage(options.landmark_model, std::move(models.landmarks), device);
   if (!mesh) return failed(mesh.status(), "FaceLandmarker");
   lm.mesh_ = std::move(*mesh);
   const MeshModelInfo& graph = lm.mesh_->info();
@@ -275,7 +290,7 @@ inline Expected<FaceLandmarker> FaceLandmarker::create(FaceLandmarkerModels mode
   // The detection stage: the detector as the mesh model's graph configures it, cut to num_faces.
   auto detector = BlazeFaceStage::create(
       std::move(models.detector),
-      {options.min_face_detection_confidence, graph.detector_suppression_threshold, options.num_faces});
+      {options.min_face_detection_confidence, graph.detector_suppression_threshold, options.num_faces}, device);
   if (!detector) return failed(detector.status(), "FaceLandmarker: detector model");
   lm.detection_ = std::make_unique<DetectionStage>(std::move(*detector), n);
 
@@ -286,7 +301,7 @@ inline Expected<FaceLandmarker> FaceLandmarker::create(FaceLandmarkerModels mode
 
   // The optional stages exist only when asked for, so that switched off they cost nothing.
   if (options.output_face_blendshapes) {
-    auto b = BlendshapeStage::create(std::move(models.blendshapes));
+    auto b = BlendshapeStage::create(std::move(models.blendshapes), device);
     if (!b) return failed(b.status(), "FaceLandmarker");
     lm.blendshapes_ = std::make_unique<BlendshapeStage>(std::move(*b));
   }
@@ -325,7 +340,11 @@ inline Status FaceLandmarker::run_faces(const ImageView& image, const std::vecto
   for (FaceLandmarks& face : result.faces) {
     face.has_blendshapes = blendshapes_ != nullptr;
     if (blendshapes_) {
-      const float* scores = blendshapes_->run(face.landmarks.data(), W, H);
+      const float* scores = nullptr;
+      if (Status st = blendshapes_->run(face.landmarks.data(), W, H, &scores); !st) {
+        result.faces.clear();
+        return st;
+      }
       for (int k = 0; k < kBlendshapeCount; ++k)
         face.blendshapes[std::size_t(k)] = Category{k, scores[k], kBlendshapeNames[k]};
     }

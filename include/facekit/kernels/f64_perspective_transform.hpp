@@ -2,7 +2,7 @@
 // invert, bit for bit: the homography u8_warp_perspective samples through.
 //
 // This is arithmetic on plain arrays, so it lives with the kernels rather than with the crop entry
-// points (stages/image_to_tensor.hpp): any backend that reproduces MediaPipe's crop needs the same
+// points (image/image_to_tensor.hpp): any backend that reproduces MediaPipe's crop needs the same
 // matrix, and it must be formed with the same roundings as the pixel loops (fp.hpp). It runs once
 // per crop on a few dozen numbers, so it has no Arch parameter and no SIMD variant.
 //

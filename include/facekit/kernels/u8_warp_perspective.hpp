@@ -1,6 +1,6 @@
 // facekit/kernels/u8_warp_perspective.hpp - OpenCV's fixed-point warpPerspective (INTER_LINEAR)
 // of an 8-bit image into packed R, G, B bytes, bit-exact: the sampler of MediaPipe's CPU crop
-// (ImageToTensorCalculator's OpenCV converter; stages/image_to_tensor.hpp forms the matrix).
+// (ImageToTensorCalculator's OpenCV converter; image/image_to_tensor.hpp forms the matrix).
 //
 // Output pixel (X, Y) samples the input through the inverse homography m (output -> input,
 // row-major 3x3, as f64_perspective_transform + f64_invert3x3 give it), in OpenCV's steps:

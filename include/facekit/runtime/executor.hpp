@@ -1,9 +1,10 @@
-// facekit/runtime/executor.hpp - runs a loaded model graph on the CPU.
+// facekit/runtime/executor.hpp - runs a loaded model graph on the CPU: the CPU backend's program
+// and session (runtime/backend.hpp is the interface; runtime/cpu_backend.hpp the backend).
 //
 //   auto model = std::make_shared<const facekit::Model>(std::move(*facekit::Model::load_file(path)));
 //   auto program = facekit::Program::create(model);    // once: checks ops, picks kernels, plans memory
 //   facekit::Session session(*program);                // per thread: owns the activation arena
-//   std::copy(pixels, pixels + n, session.input(0));
+//   std::copy(pixels, pixels + n, session.input(0));   // or session.crop_input(0, image, crop)
 //   session.run();                                     // no allocation, no branching on shapes
 //   const float* scores = session.output(1);
 //
@@ -12,33 +13,41 @@
 #pragma once
 
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <vector>
 
+#include "../image/image_to_tensor.hpp"
 #include "../model/model.hpp"
 #include "../ops/op_table.hpp"
-#include "memory_plan.hpp"
+#include "activation_plan.hpp"
+#include "backend.hpp"
 
 namespace facekit {
 
-class Program {
+class Session;
+
+/// A model prepared for the CPU: the BackendProgram of the CPU backend (runtime/cpu_backend.hpp).
+class Program final : public BackendProgram {
  public:
   /// Validates every op against its tensors, chooses each kernel for `Arch`, and plans memory.
   template <class Arch = default_arch>
   static Expected<std::shared_ptr<const Program>> create(std::shared_ptr<const Model> model);
 
-  const Model& model() const noexcept { return *model_; }
-  std::size_t arena_size() const noexcept { return arena_size_; }
+  const Model& model() const noexcept override { return *model_; }
+  std::size_t arena_size() const noexcept override { return plan_.arena_size; }
+  Expected<std::unique_ptr<BackendSession>> new_session() const override;
   const std::vector<CpuStep>& steps() const noexcept { return steps_; }
   /// Arena offset of an activation tensor (after aliasing).
-  std::size_t offset(uint32_t tensor) const noexcept { return offsets_[tensor]; }
+  std::size_t offset(uint32_t tensor) const noexcept { return plan_.offsets[tensor]; }
 
  private:
+  using CropFn = Status (*)(const ImageView&, const RotatedRect&, int, int, BorderMode, float, float, float*);
+  Program() = default;
   std::shared_ptr<const Model> model_;
-  std::vector<CpuStep> steps_;            // tensor indices set, pointers unbound
-  std::vector<std::size_t> offsets_;   // per tensor; kNoOffset for constants
-  std::size_t arena_size_ = 0;
-  static constexpr std::size_t kNoOffset = ~std::size_t(0);
+  std::vector<CpuStep> steps_;  // tensor indices set, pointers unbound
+  ActivationPlan plan_;
+  CropFn crop_ = nullptr;       // crop_to_tensor<Arch>
   friend class Session;
 };
 
@@ -48,58 +57,24 @@ Expected<std::shared_ptr<const Program>> Program::create(std::shared_ptr<const M
   const Model& m = *model;
   auto prog = std::shared_ptr<Program>(new Program());
   prog->model_ = model;
-  const std::size_t nt = std::size_t(m.tensor_count());
-
-  // Aliasing ops (reshape) let the output share the input: find each tensor's storage root.
-  std::vector<uint32_t> root(nt);
-  for (std::size_t t = 0; t < nt; ++t) root[t] = uint32_t(t);
   prog->steps_.reserve(m.ops().size());
   for (const OpInfo& op : m.ops()) {
     CpuStep s;
     FACEKIT_RETURN_IF_ERROR(ops::prepare_cpu_step<Arch>(m, op, &s));
-    if (ops::aliases_input(op.type))
-      root[op.outputs[0]] = root[op.inputs[0]];
-    else
-      prog->steps_.push_back(s);
+    if (!ops::aliases_input(op.type)) prog->steps_.push_back(s);
   }
-
-  // Lifetimes per storage root, in op indices; graph inputs live from the start, outputs to the end.
-  const int n_ops = m.op_count();
-  std::vector<UsageRecord> usage(nt);
-  std::vector<int> first(nt, n_ops + 1), last(nt, -1);
-  for (uint32_t t : m.inputs()) first[root[t]] = 0;
-  for (int i = 0; i < n_ops; ++i) {
-    const OpInfo& op = m.op(i);
-    for (int k = 0; k < op.output_count; ++k) {
-      const uint32_t r = root[op.outputs[k]];
-      first[r] = std::min(first[r], i);
-      last[r] = std::max(last[r], i);
-    }
-    for (int k = 0; k < op.input_count; ++k)
-      if (op.inputs[k] != kNoTensor && !m.tensor(op.inputs[k]).is_constant()) {
-        const uint32_t r = root[op.inputs[k]];
-        last[r] = std::max(last[r], i);
-      }
-  }
-  for (uint32_t t : m.outputs()) last[root[t]] = n_ops;
-  for (std::size_t t = 0; t < nt; ++t) {
-    if (root[t] != t || m.tensor(uint32_t(t)).is_constant() || last[t] < 0) continue;
-    usage[t] = UsageRecord{m.tensor(uint32_t(t)).size_bytes, first[t], last[t]};
-  }
-  const MemoryPlan plan = plan_memory(usage);
-  prog->arena_size_ = plan.arena_size;
-  prog->offsets_.assign(nt, kNoOffset);
-  for (std::size_t t = 0; t < nt; ++t)
-    if (!m.tensor(uint32_t(t)).is_constant()) prog->offsets_[t] = plan.offsets[root[t]];
+  prog->plan_ = plan_activations(m);
+  prog->crop_ = &crop_to_tensor<Arch>;
   return std::shared_ptr<const Program>(std::move(prog));
 }
 
-/// Per-thread execution state: the activation arena and the steps bound to it.
-class Session {
+/// Per-thread execution state on the CPU: the activation arena and the steps bound to it.
+class Session final : public BackendSession {
  public:
-  explicit Session(std::shared_ptr<const Program> program) : program_(std::move(program)) {
+  explicit Session(std::shared_ptr<const Program> program)
+      : BackendSession(&program->model()), program_(std::move(program)) {
     const Program& p = *program_;
-    arena_ = detail::AlignedBytes::allocate(p.arena_size_ ? p.arena_size_ : kTensorAlignment);
+    arena_ = detail::AlignedBytes::allocate(p.plan_.arena_size ? p.plan_.arena_size : kTensorAlignment);
     std::memset(arena_.ptr.get(), 0, arena_.size);
     steps_ = p.steps_;
     for (CpuStep& s : steps_) {
@@ -109,12 +84,11 @@ class Session {
   }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
-  Session(Session&&) noexcept = default;
-  Session& operator=(Session&&) noexcept = default;
 
   /// Runs every step. No allocation, no validation: the Program checked everything.
-  void run() noexcept {
+  Status run() noexcept override {
     for (const CpuStep& s : steps_) s.run(s);
+    return Status::ok();
   }
   /// run(), adding each step's wall-clock seconds to seconds[i] (program().steps().size() of
   /// them): the per-op profile. The results are run()'s, bit for bit.
@@ -126,14 +100,17 @@ class Session {
     }
   }
 
-  float* input(int i) noexcept { return const_cast<float*>(tensor_ptr(program_->model().inputs()[std::size_t(i)])); }
-  const float* output(int i) const noexcept { return tensor_ptr(program_->model().outputs()[std::size_t(i)]); }
-  const TensorInfo& input_info(int i) const noexcept {
-    return program_->model().tensor(program_->model().inputs()[std::size_t(i)]);
+  float* input(int i) noexcept override {
+    return const_cast<float*>(tensor_ptr(program_->model().inputs()[std::size_t(i)]));
   }
-  const TensorInfo& output_info(int i) const noexcept {
-    return program_->model().tensor(program_->model().outputs()[std::size_t(i)]);
+  Status crop_input(int i, const ImageView& image, const ImageCrop& crop) override {
+    const TensorInfo& t = input_info(i);
+    if (t.rank != 4 || t.dims[0] != 1 || t.dims[3] != 3)
+      return Status::error("crop_input: input %d '%s' is not an image tensor [1, H, W, 3]", i, t.name);
+    return program_->crop_(image, crop.roi, t.dims[2], t.dims[1], crop.border, crop.range_min, crop.range_max,
+                           input(i));
   }
+  const float* output(int i) noexcept override { return tensor_ptr(program_->model().outputs()[std::size_t(i)]); }
   /// Any tensor by index (activations live in the arena and hold the last run's values).
   const float* tensor(uint32_t t) const noexcept { return tensor_ptr(t); }
   const Program& program() const noexcept { return *program_; }
@@ -142,13 +119,18 @@ class Session {
   const float* tensor_ptr(uint32_t t) const noexcept {
     const TensorInfo& ti = program_->model().tensor(t);
     if (ti.is_constant()) return ti.f32();
-    return reinterpret_cast<const float*>(arena_.ptr.get() + program_->offsets_[t]);
+    return reinterpret_cast<const float*>(arena_.ptr.get() + program_->plan_.offsets[t]);
   }
 
   std::shared_ptr<const Program> program_;
   detail::AlignedBytes arena_;
   std::vector<CpuStep> steps_;
 };
+
+inline Expected<std::unique_ptr<BackendSession>> Program::new_session() const {
+  auto self = std::static_pointer_cast<const Program>(shared_from_this());
+  return std::unique_ptr<BackendSession>(new Session(std::move(self)));
+}
 
 }  // namespace facekit
 

@@ -20,9 +20,10 @@
 #include "../detection/projection.hpp"
 #include "../detection/ssd_anchors.hpp"
 #include "../image/image.hpp"
-#include "../runtime/executor.hpp"
+#include "../runtime/backend.hpp"
+#include "../runtime/cpu_backend.hpp"
 #include "detection_result.hpp"
-#include "image_to_tensor.hpp"
+#include "../image/image_to_tensor.hpp"
 #include "model_input.hpp"
 
 namespace facekit {
@@ -37,8 +38,9 @@ class BlazeFaceStage {
   };
 
   /// `model` must be a face detector (model kind "face_detector"); errors name the bad setting,
-  /// tensor or metadata.
-  static Expected<BlazeFaceStage> create(std::shared_ptr<const Model> model, const Settings& settings);
+  /// tensor or metadata. The network and the letterbox run on `backend`.
+  static Expected<BlazeFaceStage> create(std::shared_ptr<const Model> model, const Settings& settings,
+                                         const Backend& backend = *cpu_backend());
   /// The checks create() makes of the model (kind, input, metadata values, outputs), without
   /// building its program; `facekit convert` runs them on every detector it writes.
   static Status check_model(const Model& model);
@@ -50,14 +52,14 @@ class BlazeFaceStage {
   int input_width() const noexcept { return input_w_; }
   int input_height() const noexcept { return input_h_; }
   /// The network's session, for tests and benchmarks that drive it directly.
-  Session& session() noexcept { return *session_; }
+  BackendSession& session() noexcept { return *session_; }
 
  private:
   BlazeFaceStage() = default;
   /// Reads and checks the model's input, anchors and decoding into this stage.
   Status configure(const Model& m);
   Settings settings_;
-  std::unique_ptr<Session> session_;
+  std::unique_ptr<BackendSession> session_;
   int input_w_ = 0, input_h_ = 0;
   float range_min_ = -1, range_max_ = 1;
   DecodeOptions decode_;
@@ -99,7 +101,8 @@ inline Status BlazeFaceStage::configure(const Model& m) {
   return Status::ok();
 }
 
-inline Expected<BlazeFaceStage> BlazeFaceStage::create(std::shared_ptr<const Model> model, const Settings& settings) {
+inline Expected<BlazeFaceStage> BlazeFaceStage::create(std::shared_ptr<const Model> model, const Settings& settings,
+                                                       const Backend& backend) {
   if (!model) return Status::error("model is null");
   if (!(settings.min_detection_confidence >= 0 && settings.min_detection_confidence <= 1))
     return Status::error("min_detection_confidence %g is outside [0, 1]", double(settings.min_detection_confidence));
@@ -108,9 +111,9 @@ inline Expected<BlazeFaceStage> BlazeFaceStage::create(std::shared_ptr<const Mod
   BlazeFaceStage d;
   d.settings_ = settings;
   FACEKIT_RETURN_IF_ERROR(model->name_file(d.configure(*model)));
-  auto program = Program::create(model);
-  if (!program) return program.status();
-  d.session_ = std::make_unique<Session>(*program);
+  auto session = make_session(backend, model, "detector");
+  if (!session) return session.status();
+  d.session_ = std::move(*session);
   d.scratch_.reserve(d.anchors_.size());
   d.merged_.reserve(d.anchors_.size());
   nms_reserve(d.nms_scratch_, d.anchors_.size());
@@ -121,9 +124,13 @@ inline Status BlazeFaceStage::run(const ImageView& image, std::vector<Detection>
   out.clear();
   FACEKIT_RETURN_IF_ERROR(image.validate());
   Matrix4 crop_to_image;
-  FACEKIT_RETURN_IF_ERROR(letterbox_whole_image(image, input_w_, input_h_, range_min_, range_max_,
-                                                session_->input(0), &crop_to_image));
-  session_->run();
+  ImageCrop crop;
+  crop.border = BorderMode::zero;
+  crop.range_min = range_min_;
+  crop.range_max = range_max_;
+  FACEKIT_RETURN_IF_ERROR(letterbox_roi(image, input_w_, input_h_, 0.0f, &crop.roi, &crop_to_image));
+  FACEKIT_RETURN_IF_ERROR(session_->crop_input(0, image, crop));
+  FACEKIT_RETURN_IF_ERROR(session_->run());
   DecodeOptions dec = decode_;
   dec.min_score = settings_.min_detection_confidence;
   decode_detections(session_->output(0), session_->output(1), anchors_, dec, scratch_);

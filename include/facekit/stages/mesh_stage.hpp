@@ -22,9 +22,10 @@
 #include "../image/geometry.hpp"
 #include "../landmarks/face_mesh_v2.hpp"
 #include "../model/model.hpp"
-#include "../runtime/executor.hpp"
+#include "../image/image_to_tensor.hpp"
+#include "../runtime/backend.hpp"
+#include "../runtime/cpu_backend.hpp"
 #include "../status.hpp"
-#include "image_to_tensor.hpp"
 #include "model_input.hpp"
 
 namespace facekit {
@@ -69,9 +70,9 @@ class MeshStage {
   MeshStage(const MeshStage&) = delete;
   MeshStage& operator=(const MeshStage&) = delete;
 
-  /// Checks `model` against Impl's MeshModelInfo (Impl::kInfo) and builds its session.
+  /// Checks `model` against Impl's MeshModelInfo (Impl::kInfo) and builds its session on `backend`.
   template <class Impl>
-  static Expected<std::unique_ptr<MeshStage>> create(std::shared_ptr<const Model> model);
+  static Expected<std::unique_ptr<MeshStage>> create(std::shared_ptr<const Model> model, const Backend& backend);
   /// The checks create() makes of `model` (inputs, outputs, input size and range metadata; the
   /// kind is create_mesh_stage's), without building its program. `input`, if not null, gets the
   /// checked input. `facekit convert` runs them on every landmark model it writes.
@@ -91,7 +92,7 @@ class MeshStage {
   const MeshModelInfo& info() const noexcept { return *info_; }
   int input_width() const noexcept { return input_w_; }
   int input_height() const noexcept { return input_h_; }
-  Session& session() noexcept { return *session_; }
+  BackendSession& session() noexcept { return *session_; }
 
  protected:
   MeshStage() = default;
@@ -100,19 +101,19 @@ class MeshStage {
   virtual void decode(const float* const* outputs, const MeshCrop& crop, NormalizedLandmark* out) const noexcept = 0;
 
  private:
-  Status load(const MeshModelInfo& info, std::shared_ptr<const Model> model);
+  Status load(const MeshModelInfo& info, std::shared_ptr<const Model> model, const Backend& backend);
 
   const MeshModelInfo* info_ = nullptr;
-  std::unique_ptr<Session> session_;
+  std::unique_ptr<BackendSession> session_;
   int input_w_ = 0, input_h_ = 0;
   float range_min_ = 0, range_max_ = 1;
 };
 
 template <class Impl>
-Expected<std::unique_ptr<MeshStage>> MeshStage::create(std::shared_ptr<const Model> model) {
+Expected<std::unique_ptr<MeshStage>> MeshStage::create(std::shared_ptr<const Model> model, const Backend& backend) {
   static_assert(Impl::kInfo.landmark_outputs < kMeshMaxOutputs, "raise kMeshMaxOutputs");
   std::unique_ptr<MeshStage> stage = std::make_unique<Impl>();
-  FACEKIT_RETURN_IF_ERROR(stage->load(Impl::kInfo, std::move(model)));
+  FACEKIT_RETURN_IF_ERROR(stage->load(Impl::kInfo, std::move(model), backend));
   return Expected<std::unique_ptr<MeshStage>>(std::move(stage));
 }
 
@@ -138,7 +139,7 @@ inline Status MeshStage::check_model(const MeshModelInfo& info, const Model& m, 
   return Status::ok();
 }
 
-inline Status MeshStage::load(const MeshModelInfo& info, std::shared_ptr<const Model> model) {
+inline Status MeshStage::load(const MeshModelInfo& info, std::shared_ptr<const Model> model, const Backend& backend) {
   ImageInput in;
   FACEKIT_RETURN_IF_ERROR(model->name_file(check_model(info, *model, &in)));
   info_ = &info;
@@ -146,13 +147,9 @@ inline Status MeshStage::load(const MeshModelInfo& info, std::shared_ptr<const M
   input_w_ = in.width;
   range_min_ = in.range_min;
   range_max_ = in.range_max;
-  auto program = Program::create(std::move(model));
-  if (!program) {
-    Status s = program.status();
-    s.prefix("landmark model");
-    return s;
-  }
-  session_ = std::make_unique<Session>(*program);
+  auto session = make_session(backend, std::move(model), "landmark model");
+  if (!session) return session.status();
+  session_ = std::move(*session);
   return Status::ok();
 }
 
@@ -167,9 +164,13 @@ inline Status MeshStage::run(const ImageView& image, const NormalizedRect& roi, 
     return Status::ok();
   // The session's input buffer is reused by the network's activations, so it is refilled for
   // every run.
-  FACEKIT_RETURN_IF_ERROR(crop_to_tensor(image, px, input_w_, input_h_, info_->crop_border, range_min_, range_max_,
-                                         session_->input(0)));
-  session_->run();
+  ImageCrop crop;
+  crop.roi = px;
+  crop.border = info_->crop_border;
+  crop.range_min = range_min_;
+  crop.range_max = range_max_;
+  FACEKIT_RETURN_IF_ERROR(session_->crop_input(0, image, crop));
+  FACEKIT_RETURN_IF_ERROR(session_->run());
   const float* outputs[kMeshMaxOutputs];
   const std::size_t n = info_->landmark_outputs;
   for (std::size_t k = 0; k <= n; ++k) outputs[k] = session_->output(int(k));

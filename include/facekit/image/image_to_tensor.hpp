@@ -1,4 +1,4 @@
-// facekit/stages/image_to_tensor.hpp - MediaPipe's ImageToTensorCalculator on the CPU: a rotated
+// facekit/image/image_to_tensor.hpp - MediaPipe's ImageToTensorCalculator on the CPU: a rotated
 // ROI of an image -> an out_w x out_h RGB tensor, bit-exact.
 //
 //   float tensor[256 * 256 * 3];
@@ -23,8 +23,8 @@
 #include <cstdint>
 
 #include "../config.hpp"
-#include "../image/geometry.hpp"
-#include "../image/image.hpp"
+#include "geometry.hpp"
+#include "image.hpp"
 #include "../kernels/f64_perspective_transform.hpp"
 #include "../kernels/fp.hpp"
 #include "../kernels/u8_to_f32.hpp"
@@ -167,21 +167,29 @@ Status crop_to_tensor(const ImageView& image, const RotatedRect& roi, int out_w,
   return Status::ok();
 }
 
-/// The detector's input: the whole image (optionally rotated) letterboxed into out_w x out_h
-/// with BORDER_ZERO, values in [range_min, range_max]. `crop_to_image` receives the matrix that
-/// maps tensor-normalised points back to image-normalised ones (docs/pipeline.md 1.5); may be null.
-template <class Arch = default_arch>
-Status letterbox_whole_image(const ImageView& image, int out_w, int out_h, float range_min, float range_max,
-                             float* out, Matrix4* crop_to_image, float rotation_rad = 0.0f) {
+/// The detector's letterbox: the rectangle of `image` (optionally rotated) that, cropped into
+/// out_w x out_h with BORDER_ZERO, gives the detector's input, and the matrix that maps
+/// tensor-normalised points back to image-normalised ones (docs/pipeline.md 1.5; may be null).
+inline Status letterbox_roi(const ImageView& image, int out_w, int out_h, float rotation_rad, RotatedRect* roi_out,
+                            Matrix4* crop_to_image) {
   FACEKIT_RETURN_IF_ERROR(image.validate());
   RotatedRect roi = whole_image_rect(image.width, image.height);
   roi.angle_rad = rotation_rad;
   auto padded = pad_roi(roi, out_w, out_h, true);
   if (!padded) return padded.status();
-  FACEKIT_RETURN_IF_ERROR(
-      crop_to_tensor<Arch>(image, padded->roi, out_w, out_h, BorderMode::zero, range_min, range_max, out));
+  *roi_out = padded->roi;
   if (crop_to_image) *crop_to_image = crop_to_image_matrix(padded->roi, image.width, image.height);
   return Status::ok();
+}
+
+/// The detector's input: the whole image (optionally rotated) letterboxed into out_w x out_h
+/// with BORDER_ZERO, values in [range_min, range_max]; `crop_to_image` as letterbox_roi's.
+template <class Arch = default_arch>
+Status letterbox_whole_image(const ImageView& image, int out_w, int out_h, float range_min, float range_max,
+                             float* out, Matrix4* crop_to_image, float rotation_rad = 0.0f) {
+  RotatedRect roi;
+  FACEKIT_RETURN_IF_ERROR(letterbox_roi(image, out_w, out_h, rotation_rad, &roi, crop_to_image));
+  return crop_to_tensor<Arch>(image, roi, out_w, out_h, BorderMode::zero, range_min, range_max, out);
 }
 
 }  // namespace facekit

@@ -1,0 +1,120 @@
+// facekit/runtime/backend.hpp - the seam between the pipelines and the device that runs the
+// networks: a small interface in the shape of ggml's ggml_backend_i.
+//
+//   std::shared_ptr<facekit::Backend> cpu = facekit::cpu_backend();          // runtime/cpu_backend.hpp
+//   auto program = cpu->prepare(model);      // once: ops validated, kernels chosen, memory planned
+//   auto session = (*program)->new_session();  // per thread: owns the activation arena
+//   (*session)->crop_input(0, image, crop);  // or write (*session)->input(0) by hand
+//   (*session)->run();
+//   const float* scores = (*session)->output(1);
+//
+// The model file, its validation (ops/<name>.hpp: OpDef<T>::validate gives each op's typed Args,
+// which every backend consumes) and the activation plan (runtime/activation_plan.hpp) are shared.
+// A backend owns its kernels, its arena and the copies between host and device. The CPU backend
+// (Program, Session) is one implementation; the OpenCL one (opencl/) another. Stages talk to
+// BackendSession only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "../image/image_to_tensor.hpp"
+#include "../model/model.hpp"
+#include "../status.hpp"
+
+namespace facekit {
+
+/// Which device runs the networks (MediaPipe's word for it).
+enum class Delegate : uint8_t { cpu, opencl };
+
+inline const char* delegate_name(Delegate d) noexcept { return d == Delegate::opencl ? "opencl" : "cpu"; }
+
+/// The device of a pipeline: `delegate` with, for OpenCL, the platform and device indices
+/// (`facekit devices` lists them).
+struct DeviceOptions {
+  Delegate delegate = Delegate::cpu;
+  int platform = 0;
+  int device = 0;
+  /// When the OpenCL device cannot be used (no ICD, no device, a failed kernel build), run on the
+  /// CPU instead of failing. Off by default: asking for a device and silently not getting it
+  /// would hide the failure.
+  bool cpu_fallback = false;
+};
+
+/// An image input filled from a camera image the way MediaPipe's ImageToTensorCalculator does:
+/// the rotated rectangle `roi` (pixels) resampled to the input tensor's size, the bytes 0..255
+/// mapped linearly onto [range_min, range_max].
+struct ImageCrop {
+  RotatedRect roi;
+  BorderMode border = BorderMode::replicate;
+  float range_min = 0.0f, range_max = 1.0f;
+};
+
+/// One prepared network on one device, with its own activation memory: one per thread.
+class BackendSession {
+ public:
+  virtual ~BackendSession() = default;
+  /// Host memory of input `i` (model order). What is written there before run() is the input.
+  virtual float* input(int i) noexcept = 0;
+  /// Fills image input `i` ([1, H, W, 3]) with `crop` of `image`, on the device that runs the
+  /// network. The bytes match the CPU's crop_to_tensor.
+  virtual Status crop_input(int i, const ImageView& image, const ImageCrop& crop) = 0;
+  /// Runs the network. Allocates nothing.
+  virtual Status run() noexcept = 0;
+  /// Output `i` (model order) in host memory after run(); valid until the next run().
+  virtual const float* output(int i) noexcept = 0;
+
+  const Model& model() const noexcept { return *model_; }
+  const TensorInfo& input_info(int i) const noexcept { return model_->tensor(model_->inputs()[std::size_t(i)]); }
+  const TensorInfo& output_info(int i) const noexcept { return model_->tensor(model_->outputs()[std::size_t(i)]); }
+
+ protected:
+  explicit BackendSession(const Model* model) noexcept : model_(model) {}
+  BackendSession(const BackendSession&) = default;
+  BackendSession& operator=(const BackendSession&) = default;
+
+ private:
+  const Model* model_;  // kept alive by the program the session was made from
+};
+
+/// A model prepared for one device: immutable, shared by the sessions (threads) made from it.
+class BackendProgram : public std::enable_shared_from_this<BackendProgram> {
+ public:
+  virtual ~BackendProgram() = default;
+  virtual const Model& model() const noexcept = 0;
+  /// Bytes of the activation arena each session allocates (once).
+  virtual std::size_t arena_size() const noexcept = 0;
+  /// A new session with its own arena; it keeps this program alive. The program must be owned by
+  /// a shared_ptr (Backend::prepare returns one).
+  virtual Expected<std::unique_ptr<BackendSession>> new_session() const = 0;
+};
+
+/// A device: prepares models for itself. Shared by every pipeline that runs on it.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  /// "cpu (avx512bw)", "opencl: <platform> / <device>".
+  virtual const char* name() const noexcept = 0;
+  virtual Delegate delegate() const noexcept = 0;
+  /// Validates every op, chooses the kernels and plans the memory, once.
+  virtual Expected<std::shared_ptr<const BackendProgram>> prepare(std::shared_ptr<const Model> model) const = 0;
+};
+
+/// prepare() + new_session(): a model's session on `backend`; errors are prefixed with `what`.
+inline Expected<std::unique_ptr<BackendSession>> make_session(const Backend& backend, std::shared_ptr<const Model> model,
+                                                              const char* what) {
+  auto program = backend.prepare(std::move(model));
+  if (!program) {
+    Status s = program.status();
+    return s.prefix(what);
+  }
+  auto session = (*program)->new_session();
+  if (!session) {
+    Status s = session.status();
+    return s.prefix(what);
+  }
+  return session;
+}
+
+}  // namespace facekit

@@ -1,0 +1,34 @@
+// facekit/runtime/device.hpp - the Backend for a pipeline's DeviceOptions.
+//
+//   auto backend = facekit::open_backend(options);   // cpu, or opencl:P:D with FACEKIT_WITH_OPENCL
+//   if (!backend) ... backend.status().message() says why (no ICD, no such device, build log)
+#pragma once
+
+#include <memory>
+
+#include "backend.hpp"
+#include "cpu_backend.hpp"
+
+namespace facekit {
+
+inline Expected<std::shared_ptr<const Backend>> open_backend(const DeviceOptions& device) {
+  if (device.delegate == Delegate::cpu) return cpu_backend();
+  if (device.delegate != Delegate::opencl)
+    return Status::error("delegate %d is not cpu or opencl", int(device.delegate));
+  if (device.cpu_fallback) return cpu_backend();
+  return Status::error("delegate opencl: this program was built without OpenCL (define FACEKIT_WITH_OPENCL=1 "
+                       "and link OpenCL; CMake: -DFACEKIT_WITH_OPENCL=ON)");
+}
+
+/// The DeviceOptions of a task's options (FaceDetectorOptions, FaceLandmarkerOptions).
+template <class Options>
+DeviceOptions device_options_of(const Options& o) noexcept {
+  DeviceOptions d;
+  d.delegate = o.delegate;
+  d.platform = o.opencl_platform;
+  d.device = o.opencl_device;
+  d.cpu_fallback = o.cpu_fallback;
+  return d;
+}
+
+}  // namespace facekit
