@@ -8,6 +8,9 @@
 
 #include "backend.hpp"
 #include "cpu_backend.hpp"
+#if defined(FACEKIT_WITH_OPENCL) && FACEKIT_WITH_OPENCL
+#include "../opencl/opencl_backend.hpp"
+#endif
 
 namespace facekit {
 
@@ -15,9 +18,15 @@ inline Expected<std::shared_ptr<const Backend>> open_backend(const DeviceOptions
   if (device.delegate == Delegate::cpu) return cpu_backend();
   if (device.delegate != Delegate::opencl)
     return Status::error("delegate %d is not cpu or opencl", int(device.delegate));
+#if defined(FACEKIT_WITH_OPENCL) && FACEKIT_WITH_OPENCL
+  auto cl = opencl::open_backend(device.platform, device.device);
+  if (cl || !device.cpu_fallback) return cl;
+  return cpu_backend();
+#else
   if (device.cpu_fallback) return cpu_backend();
   return Status::error("delegate opencl: this program was built without OpenCL (define FACEKIT_WITH_OPENCL=1 "
                        "and link OpenCL; CMake: -DFACEKIT_WITH_OPENCL=ON)");
+#endif
 }
 
 /// The DeviceOptions of a task's options (FaceDetectorOptions, FaceLandmarkerOptions).

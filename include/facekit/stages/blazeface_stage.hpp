@@ -123,7 +123,7 @@ inline Expected<BlazeFaceStage> BlazeFaceStage::create(std::shared_ptr<const Mod
 inline Status BlazeFaceStage::run(const ImageView& image, std::vector<Detection>& out) {
   out.clear();
   FACEKIT_RETURN_IF_ERROR(image.validate());
-  Matrix4 crop_to_image;
+  Matrix4 crop_to_image{};
   ImageCrop crop;
   crop.border = BorderMode::zero;
   crop.range_min = range_min_;
