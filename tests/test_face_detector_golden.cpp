@@ -42,8 +42,9 @@ using test_util::golden_files;
 
 }  // namespace
 
-TEST_CASE("face detector matches MediaPipe Tasks FaceDetector on every shared image") {
-  auto detector = facekit::FaceDetector::create_from_file(test_util::weights_path("face_detector.fkm"));
+static void check_detector_goldens(facekit::Delegate delegate) {
+  auto detector = facekit::FaceDetector::create_from_file(test_util::weights_path("face_detector.fkm"),
+                                                          test_util::on_delegate(facekit::FaceDetectorOptions{}, delegate));
   REQUIRE_MESSAGE(detector, detector.status().message() << " (run tools/fetch-models.sh)");
   const auto files = golden_files();
   REQUIRE(files.size() >= 10);
@@ -103,8 +104,18 @@ TEST_CASE("face detector matches MediaPipe Tasks FaceDetector on every shared im
       ++faces_total;
     }
   }
-  MESSAGE("detector vs MediaPipe: " << faces_total << " faces, worst IoU " << worst_iou
+  MESSAGE("detector on " << detector->backend_name() << " vs MediaPipe: " << faces_total << " faces, worst IoU " << worst_iou
                                     << ", worst keypoint error " << worst_kp << " box widths, worst score error "
                                     << worst_score);
   CHECK(faces_total >= 10);
 }
+
+TEST_CASE("face detector matches MediaPipe Tasks FaceDetector on every shared image") {
+  check_detector_goldens(facekit::Delegate::cpu);
+}
+
+#if defined(FACEKIT_WITH_OPENCL) && FACEKIT_WITH_OPENCL
+TEST_CASE("opencl: face detector matches MediaPipe Tasks FaceDetector on every shared image") {
+  check_detector_goldens(facekit::Delegate::opencl);
+}
+#endif

@@ -80,8 +80,8 @@ TEST_CASE("blendshapes from MediaPipe's own landmarks match MediaPipe for every 
   MESSAGE("blendshapes from golden landmarks, " << faces << " faces: worst |diff| " << worst << " (" << worst_at << ")");
 }
 
-TEST_CASE("face landmarker blendshapes and matrices match MediaPipe end to end (0.03; 1 degree, 1%)") {
-  facekit::FaceLandmarker lm = make_full(full_options(5));  // the golden run's num_faces
+static void check_full_goldens(facekit::Delegate delegate) {
+  facekit::FaceLandmarker lm = make_full(test_util::on_delegate(full_options(5), delegate));  // golden num_faces
   double worst_bs = 0;
   std::string worst_bs_at;
   geometry_check::Worst worst_m;
@@ -120,9 +120,19 @@ TEST_CASE("face landmarker blendshapes and matrices match MediaPipe end to end (
     }
   }
   CHECK(faces >= 10);
-  MESSAGE("end to end, " << faces << " faces: worst blendshape diff " << worst_bs << " (" << worst_bs_at
+  MESSAGE("end to end on " << lm.backend_name() << ", " << faces << " faces: worst blendshape diff " << worst_bs << " (" << worst_bs_at
                          << "); matrix " << worst_m.describe());
 }
+
+TEST_CASE("face landmarker blendshapes and matrices match MediaPipe end to end (0.03; 1 degree, 1%)") {
+  check_full_goldens(facekit::Delegate::cpu);
+}
+
+#if defined(FACEKIT_WITH_OPENCL) && FACEKIT_WITH_OPENCL
+TEST_CASE("opencl: face landmarker blendshapes and matrices match MediaPipe end to end (0.03; 1 degree, 1%)") {
+  check_full_goldens(facekit::Delegate::opencl);
+}
+#endif
 
 TEST_CASE("face landmarker: closed eyes give high eyeBlinkLeft/Right") {
   facekit::FaceLandmarker lm = make_full(full_options());
@@ -209,7 +219,7 @@ TEST_CASE("face landmarker: with blendshapes and matrices a second detect() allo
                     sizeof(float) * 16) == 0);
 }
 
-TEST_CASE("face landmarker: video mode allocates nothing per frame, also when a face is lost and found again") {
+static void check_video_allocations(facekit::Delegate delegate) {
   // Frames of one size: the face moving a few pixels per frame, a frame without it (the detector
   // runs again on the next one), then back. Both meshes, with blendshapes and matrices.
   const facekit::Image astro = load_shared("skimage_astronaut.png");
@@ -229,7 +239,7 @@ TEST_CASE("face landmarker: video mode allocates nothing per frame, also when a 
   };
   for (facekit::FaceMeshModel model : {facekit::FaceMeshModel::v2, facekit::FaceMeshModel::attention}) {
     CAPTURE(int(model));
-    facekit::FaceLandmarkerOptions o = full_options();
+    facekit::FaceLandmarkerOptions o = test_util::on_delegate(full_options(), delegate);
     o.running_mode = facekit::RunningMode::video;
     o.landmark_model = model;
     facekit::FaceLandmarker lm = make_full(o);
@@ -256,6 +266,16 @@ TEST_CASE("face landmarker: video mode allocates nothing per frame, also when a 
     }
   }
 }
+
+TEST_CASE("face landmarker: video mode allocates nothing per frame, also when a face is lost and found again") {
+  check_video_allocations(facekit::Delegate::cpu);
+}
+
+#if defined(FACEKIT_WITH_OPENCL) && FACEKIT_WITH_OPENCL
+TEST_CASE("opencl: video mode allocates nothing per frame, also when a face is lost and found again") {
+  check_video_allocations(facekit::Delegate::opencl);
+}
+#endif
 
 #ifdef FACEKIT_CLI
 TEST_CASE("facekit landmarks --json --blendshapes --matrix writes both fields per face") {

@@ -32,14 +32,14 @@ struct MeshCase {
 
 }  // namespace
 
-TEST_CASE("face landmarker matches MediaPipe (Tasks V2 and legacy CPU attention mesh) on every shared image") {
+static void check_landmarker_goldens(facekit::Delegate delegate) {
   const MeshCase cases[] = {{"Face Mesh V2 vs Tasks FaceLandmarker", facekit::FaceMeshModel::v2, "landmarker"},
                             {"Attention Mesh vs legacy Face Mesh (CPU)", facekit::FaceMeshModel::attention,
                              "legacy_mesh_cpu"}};
   for (const MeshCase& mc : cases) {
     const std::string name = mc.name;
     CAPTURE(name);
-    facekit::FaceLandmarkerOptions opt;
+    facekit::FaceLandmarkerOptions opt = test_util::on_delegate(facekit::FaceLandmarkerOptions{}, delegate);
     opt.num_faces = 5;  // the golden runs' setting
     opt.landmark_model = mc.model;
     auto lm = facekit::FaceLandmarker::create_from_dir(FACEKIT_WEIGHTS_DIR, opt);
@@ -95,8 +95,18 @@ TEST_CASE("face landmarker matches MediaPipe (Tasks V2 and legacy CPU attention 
     CHECK(faces_total >= 10);
     // Far below the issue's bar: both pipelines replay MediaPipe up to the networks' last bits.
     CHECK(worst_nme <= 0.0005);
-    MESSAGE(name << ": " << faces_total << " faces, NME mean " << (faces_total ? sum_nme / faces_total : 0) * 100
+    MESSAGE(name << " on " << lm->backend_name() << ": " << faces_total << " faces, NME mean " << (faces_total ? sum_nme / faces_total : 0) * 100
                                              << "% max " << worst_nme * 100 << "% IOD (" << worst_image
                                              << "), max point error " << worst_px << " px, max |dz| " << worst_z);
   }
 }
+
+TEST_CASE("face landmarker matches MediaPipe (Tasks V2 and legacy CPU attention mesh) on every shared image") {
+  check_landmarker_goldens(facekit::Delegate::cpu);
+}
+
+#if defined(FACEKIT_WITH_OPENCL) && FACEKIT_WITH_OPENCL
+TEST_CASE("opencl: face landmarker matches MediaPipe (both meshes) on every shared image") {
+  check_landmarker_goldens(facekit::Delegate::opencl);
+}
+#endif

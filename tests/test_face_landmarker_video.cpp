@@ -78,8 +78,10 @@ VideoGolden load_golden() {
 using FrameFaces = std::vector<std::vector<std::array<facekit::NormalizedLandmark, kLandmarks>>>;
 
 facekit::FaceLandmarker make_landmarker(facekit::FaceMeshModel model,
-                                        facekit::RunningMode mode = facekit::RunningMode::video) {
-  facekit::FaceLandmarkerOptions opt;  // MediaPipe's defaults, num_faces 1, as the golden runs
+                                        facekit::RunningMode mode = facekit::RunningMode::video,
+                                        facekit::Delegate delegate = facekit::Delegate::cpu) {
+  // MediaPipe's defaults, num_faces 1, as the golden runs.
+  facekit::FaceLandmarkerOptions opt = test_util::on_delegate(facekit::FaceLandmarkerOptions{}, delegate);
   opt.landmark_model = model;
   opt.running_mode = mode;
   auto lm = facekit::FaceLandmarker::create_from_dir(FACEKIT_WEIGHTS_DIR, opt);
@@ -138,14 +140,15 @@ npy::Array<float> load_run_landmarks(const VideoGolden& g, const std::string& ru
 }
 
 // The sequence through one landmark model against one golden run of the manifest.
-void check_against_golden(facekit::FaceMeshModel model, const std::string& run, const char* label) {
+void check_against_golden(facekit::FaceMeshModel model, const std::string& run, const char* label,
+                          facekit::Delegate delegate = facekit::Delegate::cpu) {
   const VideoGolden g = load_golden();
   const npy::Array<float> golden = load_run_landmarks(g, run);
   const json& counts = g.manifest.at("runs").at(run).at("face_counts");
   REQUIRE(counts.size() == g.frames.size());
   const int num_faces = 1;  // the golden runs' setting and FaceLandmarkerOptions' default
 
-  auto lm = make_landmarker(model);
+  auto lm = make_landmarker(model, facekit::RunningMode::video, delegate);
   REQUIRE(lm.options().num_faces == num_faces);
   std::vector<bool> ran;
   const FrameFaces faces = run_sequence(lm, g, &ran);
@@ -181,7 +184,7 @@ void check_against_golden(facekit::FaceMeshModel model, const std::string& run, 
 
   // Determinism: a fresh landmarker over the same frames repeats every result bit for bit (also
   // shows that no state leaks between instances).
-  auto lm2 = make_landmarker(model);
+  auto lm2 = make_landmarker(model, facekit::RunningMode::video, delegate);
   std::vector<bool> ran2;
   const FrameFaces again = run_sequence(lm2, g, &ran2);
   CHECK(ran2 == ran);
@@ -267,6 +270,14 @@ TEST_CASE("video: V2 detect_for_video matches MediaPipe Tasks FaceLandmarker VID
 TEST_CASE("video: attention detect_for_video matches the legacy MediaPipe Face Mesh solution, repeatably") {
   check_against_golden(facekit::FaceMeshModel::attention, "legacy_video", "attention");
 }
+
+#if defined(FACEKIT_WITH_OPENCL) && FACEKIT_WITH_OPENCL
+TEST_CASE("opencl: video detect_for_video of both meshes matches MediaPipe's video runs, repeatably") {
+  check_against_golden(facekit::FaceMeshModel::v2, "tasks_video", "V2 (opencl)", facekit::Delegate::opencl);
+  check_against_golden(facekit::FaceMeshModel::attention, "legacy_video", "attention (opencl)",
+                       facekit::Delegate::opencl);
+}
+#endif
 
 TEST_CASE("video: one tracking step from MediaPipe's own previous landmarks reproduces its next frame") {
   // The sequence test above compounds tiny differences through the tracking loop (each frame's

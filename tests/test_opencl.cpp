@@ -6,13 +6,17 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
 
+#include <facekit/face_detector.hpp>
 #include <facekit/opencl/opencl_backend.hpp>
 
+#include "alloc_counter.hpp"
 #include "backend_check.hpp"
 #include "opencl_test_device.hpp"
 #include "test_util.hpp"
@@ -69,5 +73,96 @@ TEST_CASE("opencl ops: relu, logistic and add match the scalar reference") {
 #endif
 
 }  // namespace
+
+TEST_CASE("opencl models: every converted network matches the scalar reference on random inputs") {
+  const facekit::Backend& dev = opencl_test::device();
+  const char* files[] = {"face_detector.fkm", "face_landmarks_detector.fkm", "face_blendshapes.fkm",
+                         "face_detection_short_range.fkm", "face_landmark_with_attention.fkm",
+                         "face_detection_full_range_sparse.fkm"};
+  for (const char* f : files) {
+    CAPTURE(f);
+    auto m = facekit::Model::load_file(test_util::weights_path(f));
+    REQUIRE_MESSAGE(m, m.status().message() << " (run tools/fetch-models.sh)");
+    const double worst = compare_with_scalar(dev, std::make_shared<const facekit::Model>(std::move(*m)), 7);
+    CHECK(worst <= kTolerance);
+    MESSAGE(f << " on " << dev.name() << ": worst relative error " << worst);
+  }
+}
+
+TEST_CASE("opencl: an OpenCL device that does not exist is a clear error, or the CPU when asked for") {
+  facekit::FaceDetectorOptions o;
+  o.delegate = facekit::Delegate::opencl;
+  o.opencl_platform = 99;
+  auto d = facekit::FaceDetector::create_from_file(test_util::weights_path("face_detector.fkm"), o);
+  REQUIRE_FALSE(d);
+  CHECK(std::string(d.status().message()).find("OpenCL platform 99 does not exist") != std::string::npos);
+  o.cpu_fallback = true;
+  auto cpu = facekit::FaceDetector::create_from_file(test_util::weights_path("face_detector.fkm"), o);
+  REQUIRE_MESSAGE(cpu, cpu.status().message());
+  CHECK(std::string(cpu->backend_name()).rfind("cpu", 0) == 0);
+}
+
+TEST_CASE("opencl: one detect() after another allocates nothing on the host") {
+  facekit::FaceDetector det = [] {
+    auto d = facekit::FaceDetector::create_from_file(
+        test_util::weights_path("face_detector.fkm"),
+        test_util::on_delegate(facekit::FaceDetectorOptions{}, facekit::Delegate::opencl));
+    REQUIRE_MESSAGE(d, d.status().message());
+    return std::move(*d);
+  }();
+  auto img = facekit::load_image(test_util::image_path("skimage_astronaut.png"));
+  REQUIRE(img);
+  facekit::FaceDetectorResult r;
+  REQUIRE(det.detect(img->view(), r));
+  facekit::Status st;
+  const long allocations = alloc_counter::count([&] { return det.detect(img->view(), r); }, &st);
+  REQUIRE_MESSAGE(st, st.message());
+  CHECK(allocations == 0);
+  CHECK(r.detections.size() == 1);
+}
+
+#ifdef FACEKIT_CLI
+TEST_CASE("opencl: facekit devices lists the device, and --device opencl runs detect, landmarks and track") {
+  std::string out;
+  REQUIRE(test_util::run_command(std::string(FACEKIT_CLI) + " devices", &out) == 0);
+  CHECK(out.find("opencl:0:0") != std::string::npos);
+  const std::string image = test_util::image_path("skimage_astronaut.png");
+  // The same JSON on the CPU and on the device, up to the last digits: each line's numbers agree.
+  auto numbers = [](const std::string& s) {
+    std::vector<double> v;
+    const char* p = s.c_str();
+    while (*p) {
+      char* end = nullptr;
+      if ((*p >= '0' && *p <= '9') || *p == '-') {
+        v.push_back(std::strtod(p, &end));
+        if (end != p) {
+          p = end;
+          continue;
+        }
+      }
+      ++p;
+    }
+    return v;
+  };
+  for (const char* cmd : {" detect --json ", " landmarks --json --blendshapes --matrix ",
+                          " landmarks --json --mesh attention ", " track --json "}) {
+    CAPTURE(cmd);
+    std::string cpu, dev;
+    REQUIRE(test_util::run_command(std::string(FACEKIT_CLI) + cmd + image + " " + image, &cpu) == 0);
+    REQUIRE(test_util::run_command(std::string(FACEKIT_CLI) + cmd + "--device opencl " + image + " " + image, &dev) == 0);
+    const std::vector<double> a = numbers(cpu), b = numbers(dev);
+    REQUIRE(a.size() == b.size());
+    REQUIRE(a.size() > 10);
+    double worst = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
+    // Landmarks are normalised (1e-3 is 0.5 px on this image), scores and blendshapes in [0, 1];
+    // box pixels are integers and may round the other way.
+    CHECK(worst <= 1.0);
+    MESSAGE(cmd << ": worst difference between cpu and opencl output values " << worst);
+  }
+  REQUIRE(test_util::run_command(std::string(FACEKIT_CLI) + " detect --device gpu " + image + " 2>&1", &out) != 0);
+  CHECK(out.find("'gpu' is not cpu, opencl or opencl:PLATFORM:DEVICE") != std::string::npos);
+}
+#endif
 
 #endif  // FACEKIT_WITH_OPENCL

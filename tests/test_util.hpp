@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -60,6 +61,17 @@ inline int run_command(const std::string& cmd, std::string* out) {
   char buf[4096];
   while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out->append(buf, n);
   return pclose(p);
+}
+
+/// `o` (FaceDetectorOptions, FaceLandmarkerOptions) running on `delegate`; for OpenCL the device
+/// is FACEKIT_TEST_OPENCL_DEVICE=P:D (default 0:0).
+template <class Options, class Delegate>
+Options on_delegate(Options o, Delegate delegate) {
+  o.delegate = delegate;
+  o.opencl_platform = 0;
+  o.opencl_device = 0;
+  if (const char* e = std::getenv("FACEKIT_TEST_OPENCL_DEVICE")) std::sscanf(e, "%d:%d", &o.opencl_platform, &o.opencl_device);
+  return o;
 }
 
 }  // namespace test_util

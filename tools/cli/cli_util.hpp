@@ -69,6 +69,30 @@ inline facekit::Status write_overlay(const std::string& pattern, const std::stri
   return facekit::Status::ok();
 }
 
+/// --device cpu | opencl[:P[:D]] into a task's options (delegate, opencl_platform,
+/// opencl_device). With `use_env`, the environment variable FACEKIT_DEVICE, when set, overrides
+/// the flag. Returns an empty string, or what is wrong.
+template <class Options>
+std::string parse_device(const std::string& flag, Options* opt, bool use_env = true) {
+  const char* env = use_env ? std::getenv("FACEKIT_DEVICE") : nullptr;
+  const std::string v = env && *env ? std::string(env) : flag;
+  const char* from = env && *env ? "FACEKIT_DEVICE" : "--device";
+  if (v.empty() || v == "cpu") {
+    opt->delegate = facekit::Delegate::cpu;
+    return {};
+  }
+  int p = 0, d = 0;
+  char extra = 0;
+  const bool ok = v == "opencl" || std::sscanf(v.c_str(), "opencl:%d:%d%c", &p, &d, &extra) == 2 ||
+                  (std::sscanf(v.c_str(), "opencl:%d%c", &p, &extra) == 1 && (d = 0, true));
+  if (!ok || p < 0 || d < 0)
+    return std::string(from) + ": '" + v + "' is not cpu, opencl or opencl:PLATFORM:DEVICE (facekit devices lists them)";
+  opt->delegate = facekit::Delegate::opencl;
+  opt->opencl_platform = p;
+  opt->opencl_device = d;
+  return {};
+}
+
 inline bool parse_float(const std::string& s, float* out) {
   char* end = nullptr;
   const float v = std::strtof(s.c_str(), &end);

@@ -17,7 +17,7 @@ bool write_png(const std::string& path, const facekit::Image& img) {
 
 int cmd_detect(const std::vector<std::string>& args) {
   std::vector<std::string> images;
-  std::string models, model_file, overlay;
+  std::string models, model_file, overlay, device;
   bool json = false;
   facekit::FaceDetectorOptions opt;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -39,6 +39,8 @@ int cmd_detect(const std::vector<std::string>& args) {
       json = true;
     } else if (a == "--overlay") {
       if (!next(&overlay)) return 1;
+    } else if (a == "--device") {
+      if (!next(&device)) return 1;
     } else if (a == "--min-score" || a == "--nms") {
       if (!next(&v)) return 1;
       float f;
@@ -59,6 +61,10 @@ int cmd_detect(const std::vector<std::string>& args) {
   }
   if (images.empty()) {
     std::fprintf(stderr, "facekit detect: no images given\n");
+    return 1;
+  }
+  if (const std::string err = parse_device(device, &opt); !err.empty()) {
+    std::fprintf(stderr, "facekit detect: %s\n", err.c_str());
     return 1;
   }
   if (models.empty()) models = "weights";

@@ -37,7 +37,7 @@ void landmarks_usage(std::FILE* f, bool video) {
   std::fprintf(f,
                "usage: facekit landmarks IMAGE... [--models DIR] [--mesh v2|attention] [--json]\n"
                "                         [--overlay OUT.png] [--num-faces N] [--min-detection S]\n"
-               "                         [--min-presence S] [--blendshapes] [--matrix]\n"
+               "                         [--min-presence S] [--blendshapes] [--matrix] [--device D]\n"
                "  478 face landmarks per face. --mesh v2 (default): MediaPipe's FaceLandmarker with\n"
                "  DIR/face_detector.fkm and DIR/face_landmarks_detector.fkm; --mesh attention: the legacy\n"
                "  Face Mesh with DIR/face_detection_short_range.fkm and DIR/face_landmark_with_attention.fkm\n"
@@ -49,7 +49,9 @@ void landmarks_usage(std::FILE* f, bool video) {
                "  transformation matrix row-major (absent when MediaPipe gives none; DIR/face_geometry.fkm).\n"
                "  --overlay draws the points (several images: OUT-<name>.png), with --matrix the head pose\n"
                "  axes (x red, y green, z blue, 5 cm) and with --blendshapes bars of the 5 top scores.\n"
-               "  Defaults as MediaPipe: --num-faces 1, --min-detection 0.5, --min-presence 0.5.\n");
+               "  Defaults as MediaPipe: --num-faces 1, --min-detection 0.5, --min-presence 0.5.\n"
+               "  --device cpu (default) | opencl | opencl:P:D runs the networks and crops there (facekit\n"
+               "  devices lists them); the environment variable FACEKIT_DEVICE overrides it.\n");
 }
 
 /// The indices of the `n` highest blendshape scores, best first.
@@ -136,7 +138,7 @@ void draw_face(Canvas& cv, const facekit::FaceLandmarks& f, int W, int H) {
 static int run_landmarks(const std::vector<std::string>& args, bool video) {
   const char* cmd = video ? "track" : "landmarks";
   std::vector<std::string> images;
-  std::string models, overlay;
+  std::string models, overlay, device;
   bool json = false;
   float fps = 30.0f;
   facekit::FaceLandmarkerOptions opt;
@@ -165,6 +167,8 @@ static int run_landmarks(const std::vector<std::string>& args, bool video) {
       opt.output_facial_transformation_matrixes = true;
     } else if (a == "--overlay") {
       if (!next(&overlay)) return 1;
+    } else if (a == "--device") {
+      if (!next(&device)) return 1;
     } else if (a == "--mesh") {
       if (!next(&v)) return 1;
       if (v == "v2") {
@@ -206,6 +210,10 @@ static int run_landmarks(const std::vector<std::string>& args, bool video) {
   if (images.empty()) {
     std::fprintf(stderr, "facekit %s: no images given\n", cmd);
     landmarks_usage(stderr, video);
+    return 1;
+  }
+  if (const std::string err = parse_device(device, &opt); !err.empty()) {
+    std::fprintf(stderr, "facekit %s: %s\n", cmd, err.c_str());
     return 1;
   }
   if (models.empty()) models = "weights";

@@ -1,8 +1,9 @@
 // facekit profile MODEL.fkm... [--runs N] [--warmup N]: every op of a converted model with its
 // output shape, median time, GFLOP/s and share of the run, then the time per op type.
 //
-// Times are medians over the timed runs of each step's wall clock (Session::run_timed); the
-// inputs hold a fixed pattern in [0, 1). A short probe first measures one core's FMA peak, so
+// Times are medians over the timed runs of each op (BackendSession::run_profiled: the wall clock
+// on the CPU, the kernels' profiling events on OpenCL); the inputs hold a fixed pattern in [0, 1).
+// With several --device flags the ops are timed on each, side by side. A short probe first measures one core's FMA peak, so
 // that each op's "% of peak" reads directly. FLOPs are each op's own count (OpDef::flops: 2 per
 // multiply-add; ops that only move data count 0 and show no rate).
 #include <algorithm>
@@ -15,8 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli_util.hpp"
 #include "cli/commands.hpp"
 #include "facekit/kernels/common.hpp"
+#include "facekit/runtime/device.hpp"
 #include "facekit/runtime/executor.hpp"
 
 namespace facekit_cli {
@@ -80,76 +83,128 @@ double fma_peak_gflops() {
   return best;
 }
 
-int profile_one(const std::string& path, int runs, int warmup, double peak) {
+/// A device to profile on: its --device spelling and options.
+struct ProfileDevice {
+  std::string label;
+  facekit::DeviceOptions options;
+};
+
+/// Per-op medians of one model on one device, and the median of whole runs (run(), with the
+/// copies between host and device).
+struct DeviceProfile {
+  std::string name;
+  std::vector<double> op_seconds;  // per model op
+  double whole = 0.0;
+};
+
+facekit::Status profile_on(const ProfileDevice& d, std::shared_ptr<const facekit::Model> model, int runs, int warmup,
+                           DeviceProfile* out) {
+  auto backend = facekit::open_backend(d.options);
+  if (!backend) return backend.status();
+  auto session = facekit::make_session(**backend, model, d.label.c_str());
+  if (!session) return session.status();
+  facekit::BackendSession& s = **session;
+  for (std::size_t i = 0; i < model->inputs().size(); ++i) {
+    float* x = s.input(int(i));
+    const std::size_t n = s.input_info(int(i)).elements();
+    for (std::size_t k = 0; k < n; ++k) x[k] = float((k * 2654435761u) % 1000u) / 1000.0f;
+  }
+  const std::size_t n_ops = std::size_t(model->op_count());
+  std::vector<double> seconds(n_ops);
+  std::vector<std::vector<double>> per_op(n_ops);
+  std::vector<double> whole;
+  for (int r = 0; r < warmup; ++r) FACEKIT_RETURN_IF_ERROR(s.run());
+  for (int r = 0; r < runs; ++r) {
+    std::fill(seconds.begin(), seconds.end(), 0.0);
+    FACEKIT_RETURN_IF_ERROR(s.run_profiled(seconds.data()));
+    for (std::size_t i = 0; i < n_ops; ++i) per_op[i].push_back(seconds[i]);
+    const auto t0 = std::chrono::steady_clock::now();
+    FACEKIT_RETURN_IF_ERROR(s.run());
+    whole.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  out->name = (*backend)->name();
+  out->op_seconds.resize(n_ops);
+  for (std::size_t i = 0; i < n_ops; ++i) out->op_seconds[i] = median(per_op[i]);
+  out->whole = median(whole);
+  return facekit::Status::ok();
+}
+
+int profile_one(const std::string& path, int runs, int warmup, double peak, const std::vector<ProfileDevice>& devices) {
   auto loaded = facekit::Model::load_file(path);
   if (!loaded) {
     std::fprintf(stderr, "facekit profile: %s\n", loaded.status().message());
     return 1;
   }
   auto model = std::make_shared<const facekit::Model>(std::move(*loaded));
-  auto program = facekit::Program::create(model);
-  if (!program) {
-    std::fprintf(stderr, "facekit profile: %s: %s\n", path.c_str(), program.status().message());
-    return 1;
-  }
-  facekit::Session session(*program);
-  for (std::size_t i = 0; i < model->inputs().size(); ++i) {
-    float* x = session.input(int(i));
-    const std::size_t n = session.input_info(int(i)).elements();
-    for (std::size_t k = 0; k < n; ++k) x[k] = float((k * 2654435761u) % 1000u) / 1000.0f;
-  }
-  const std::vector<facekit::CpuStep>& steps = (*program)->steps();
-  std::vector<double> seconds(steps.size());
-  for (int r = 0; r < warmup; ++r) session.run();
-  std::vector<std::vector<double>> per_step(steps.size());
-  std::vector<double> whole;
-  for (int r = 0; r < runs; ++r) {
-    std::fill(seconds.begin(), seconds.end(), 0.0);
-    const auto t0 = std::chrono::steady_clock::now();
-    session.run_timed(seconds.data());
-    whole.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    for (std::size_t i = 0; i < steps.size(); ++i) per_step[i].push_back(seconds[i]);
-  }
+  std::vector<DeviceProfile> prof(devices.size());
+  for (std::size_t d = 0; d < devices.size(); ++d)
+    if (facekit::Status st = profile_on(devices[d], model, runs, warmup, &prof[d]); !st) {
+      std::fprintf(stderr, "facekit profile: %s: %s\n", path.c_str(), st.message());
+      return 1;
+    }
 
-  std::vector<double> med(steps.size());
-  double total = 0.0, total_flops = 0.0;
-  for (std::size_t i = 0; i < steps.size(); ++i) {
-    med[i] = median(per_step[i]);
-    total += med[i];
-    total_flops += facekit::ops::step_flops(steps[i]);
+  // The ops that run (reshapes alias their input and take no time).
+  std::vector<int> ops;
+  for (int i = 0; i < model->op_count(); ++i)
+    if (!facekit::ops::aliases_input(model->op(i).type)) ops.push_back(i);
+  std::vector<double> total(devices.size(), 0.0);
+  double total_flops = 0.0;
+  for (int i : ops) {
+    total_flops += facekit::ops::op_flops(*model, model->op(i));
+    for (std::size_t d = 0; d < devices.size(); ++d) total[d] += prof[d].op_seconds[std::size_t(i)];
   }
   std::printf("%s: model kind '%s', %zu ops, median of %d runs after %d warm-up\n", path.c_str(),
-              model->kind().c_str(), steps.size(), runs, warmup);
-  std::printf("%4s  %-40s %-30s %-16s %10s %9s %6s %7s\n", "#", "op", "type", "output", "us", "GFLOP/s", "%peak",
-              "share");
-  std::map<std::string, std::pair<double, int>> by_type;
-  for (std::size_t i = 0; i < steps.size(); ++i) {
-    const facekit::CpuStep& s = steps[i];
-    const double flops = facekit::ops::step_flops(s);
-    std::string name = s.name;
+              model->kind().c_str(), ops.size(), runs, warmup);
+  for (std::size_t d = 0; d < devices.size(); ++d) std::printf("  device %zu: %s\n", d, prof[d].name.c_str());
+  // Rates and the share are the first device's; further devices add a time column and the ratio
+  // of their time to the first device's.
+  std::printf("%4s  %-40s %-30s %-16s %10s %9s %6s %7s", "#", "op", "type", "output", "us", "GFLOP/s", "%peak", "share");
+  for (std::size_t d = 1; d < devices.size(); ++d) std::printf(" %10s %6s", ("us dev" + std::to_string(d)).c_str(), "x");
+  std::printf("\n");
+  std::map<std::string, std::pair<std::vector<double>, int>> by_type;
+  for (int i : ops) {
+    const facekit::OpInfo& op = model->op(i);
+    const double flops = facekit::ops::op_flops(*model, op);
+    const double t = prof[0].op_seconds[std::size_t(i)];
+    std::string name = op.name;
     if (name.size() > 40) name = name.substr(0, 37) + "...";
     char rate[32] = "-";
-    if (flops > 0 && med[i] > 0) std::snprintf(rate, sizeof rate, "%.2f", flops / med[i] * 1e-9);
+    if (flops > 0 && t > 0) std::snprintf(rate, sizeof rate, "%.2f", flops / t * 1e-9);
     char of_peak[16] = "-";
-    if (flops > 0 && med[i] > 0 && peak > 0) std::snprintf(of_peak, sizeof of_peak, "%.0f%%", 100.0 * flops / med[i] * 1e-9 / peak);
-    const char* type = facekit::op_type_name(s.type);
-    std::printf("%4zu  %-40s %-30s %-16s %10.1f %9s %6s %6.1f%%\n", i, name.c_str(), type,
-                shape_of(model->tensor(s.output)).c_str(), med[i] * 1e6, rate, of_peak,
-                total > 0 ? 100.0 * med[i] / total : 0.0);
-    by_type[type].first += med[i];
-    by_type[type].second += 1;
+    if (flops > 0 && t > 0 && peak > 0 && devices[0].options.delegate == facekit::Delegate::cpu)
+      std::snprintf(of_peak, sizeof of_peak, "%.0f%%", 100.0 * flops / t * 1e-9 / peak);
+    const char* type = facekit::op_type_name(op.type);
+    std::printf("%4d  %-40s %-30s %-16s %10.1f %9s %6s %6.1f%%", i, name.c_str(), type,
+                shape_of(model->tensor(op.outputs[0])).c_str(), t * 1e6, rate, of_peak,
+                total[0] > 0 ? 100.0 * t / total[0] : 0.0);
+    for (std::size_t d = 1; d < devices.size(); ++d) {
+      const double td = prof[d].op_seconds[std::size_t(i)];
+      std::printf(" %10.1f %6.2f", td * 1e6, t > 0 ? td / t : 0.0);
+    }
+    std::printf("\n");
+    auto& bt = by_type[type];
+    bt.first.resize(devices.size(), 0.0);
+    for (std::size_t d = 0; d < devices.size(); ++d) bt.first[d] += prof[d].op_seconds[std::size_t(i)];
+    bt.second += 1;
   }
   std::printf("per type:\n");
-  std::vector<std::pair<std::string, std::pair<double, int>>> types(by_type.begin(), by_type.end());
-  std::sort(types.begin(), types.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
-  for (const auto& t : types)
-    std::printf("      %-30s %4d ops %10.1f us %6.1f%%\n", t.first.c_str(), t.second.second, t.second.first * 1e6,
-                total > 0 ? 100.0 * t.second.first / total : 0.0);
-  const double run_median = median(whole);
-  const double rate = run_median > 0 ? total_flops / run_median * 1e-9 : 0.0;
-  std::printf("total: %.1f us (sum of the op medians), %.1f us (median whole run), %.3f GFLOP, %.2f GFLOP/s"
-              " (%.0f%% of the FMA peak)\n",
-              total * 1e6, run_median * 1e6, total_flops * 1e-9, rate, peak > 0 ? 100.0 * rate / peak : 0.0);
+  std::vector<std::pair<std::string, std::pair<std::vector<double>, int>>> types(by_type.begin(), by_type.end());
+  std::sort(types.begin(), types.end(), [](const auto& a, const auto& b) { return a.second.first[0] > b.second.first[0]; });
+  for (const auto& t : types) {
+    std::printf("      %-30s %4d ops %10.1f us %6.1f%%", t.first.c_str(), t.second.second, t.second.first[0] * 1e6,
+                total[0] > 0 ? 100.0 * t.second.first[0] / total[0] : 0.0);
+    for (std::size_t d = 1; d < devices.size(); ++d) std::printf("  dev%zu %10.1f us", d, t.second.first[d] * 1e6);
+    std::printf("\n");
+  }
+  for (std::size_t d = 0; d < devices.size(); ++d) {
+    const double rate = prof[d].whole > 0 ? total_flops / prof[d].whole * 1e-9 : 0.0;
+    std::printf("total%s: %.1f us (sum of the op medians), %.1f us (median whole run), %.3f GFLOP, %.2f GFLOP/s",
+                devices.size() > 1 ? (" dev" + std::to_string(d)).c_str() : "", total[d] * 1e6, prof[d].whole * 1e6,
+                total_flops * 1e-9, rate);
+    if (devices[d].options.delegate == facekit::Delegate::cpu)
+      std::printf(" (%.0f%% of the FMA peak)", peak > 0 ? 100.0 * rate / peak : 0.0);
+    std::printf("\n");
+  }
   return 0;
 }
 
@@ -157,13 +212,35 @@ int profile_one(const std::string& path, int runs, int warmup, double peak) {
 
 int cmd_profile(const std::vector<std::string>& args) {
   std::vector<std::string> models;
+  std::vector<ProfileDevice> devices;
   int runs = 50, warmup = 5;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
-      std::printf("usage: facekit profile MODEL.fkm... [--runs N (50)] [--warmup N (5)]\n"
-                  "  every op of each model: output shape, median time, GFLOP/s, share of the run\n");
+      std::printf("usage: facekit profile MODEL.fkm... [--runs N (50)] [--warmup N (5)] [--device D]...\n"
+                  "  every op of each model: output shape, median time, GFLOP/s, share of the run;\n"
+                  "  each --device (cpu, opencl, opencl:P:D; default cpu) adds a column of times\n");
       return 0;
+    }
+    if (a == "--device") {
+      if (i + 1 >= args.size()) {
+        std::fprintf(stderr, "facekit profile: --device needs a value\n");
+        return 1;
+      }
+      ProfileDevice d;
+      d.label = args[++i];
+      struct {
+        facekit::Delegate delegate;
+        int opencl_platform, opencl_device;
+        bool cpu_fallback;
+      } o{};
+      if (const std::string err = parse_device(d.label, &o, false); !err.empty()) {
+        std::fprintf(stderr, "facekit profile: %s\n", err.c_str());
+        return 1;
+      }
+      d.options = facekit::device_options_of(o);
+      devices.push_back(d);
+      continue;
     }
     if (a == "--runs" || a == "--warmup") {
       if (i + 1 >= args.size()) {
@@ -193,9 +270,10 @@ int cmd_profile(const std::vector<std::string>& args) {
   const double peak = fma_peak_gflops();
   std::printf("machine: one core's float FMA peak %.1f GFLOP/s (%s, probe: 12 chains of fused multiply-adds)\n",
               peak, facekit::default_arch::name());
+  if (devices.empty()) devices.push_back(ProfileDevice{"cpu", {}});
   int status = 0;
   for (const std::string& m : models)
-    if (profile_one(m, runs, warmup, peak) != 0) status = 1;
+    if (profile_one(m, runs, warmup, peak, devices) != 0) status = 1;
   return status;
 }
 

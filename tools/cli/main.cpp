@@ -3,6 +3,7 @@
 //   facekit convert IN.(tflite|task)... -o OUT_DIR [--dump-passes]
 //   facekit detect IMAGE... --models DIR [--json] [--overlay OUT.png] [--min-score S] [--nms S]
 //   facekit profile MODEL.fkm... [--runs N] [--warmup N]
+//   facekit devices
 //
 // Errors go to stderr with a non-zero exit status.
 #include <cstdio>
@@ -22,7 +23,7 @@ int usage(std::FILE* f) {
                "      yields one file per network. Exit 0: all converted; 2: some networks of a\n"
                "      bundle use ops facekit cannot run yet (the others were written); 1: error.\n"
                "  facekit detect IMAGE... --models DIR [--json] [--overlay OUT.png]\n"
-               "                [--min-score S] [--nms IOU] [--max-faces N] [--model-file FKM]\n"
+               "                [--min-score S] [--nms IOU] [--max-faces N] [--model-file FKM] [--device D]\n"
                "      detect faces with DIR/face_detector.fkm (--model-file: another detector, e.g.\n"
                "      weights/face_detection_full_range_sparse.fkm); --json prints one JSON object per\n"
                "      image per line; --overlay draws boxes and keypoints (with several images,\n"
@@ -35,6 +36,9 @@ int usage(std::FILE* f) {
                "      the same on consecutive video frames, tracking faces; one line per frame.\n"
                "  facekit profile MODEL.fkm... [--runs N] [--warmup N]\n"
                "      every op of a converted model: output shape, median time, GFLOP/s and share.\n"
+               "  facekit devices\n"
+               "      the devices --device D takes: cpu, and each OpenCL platform's devices as\n"
+               "      opencl:P:D (when built with FACEKIT_WITH_OPENCL). FACEKIT_DEVICE=D overrides --device.\n"
                "  facekit COMMAND --help shows a command's options.\n");
   return f == stderr ? 1 : 0;
 }
@@ -51,6 +55,7 @@ int main(int argc, char** argv) {
   if (cmd == "landmarks") return facekit_cli::cmd_landmarks(args);
   if (cmd == "track") return facekit_cli::cmd_track(args);
   if (cmd == "profile") return facekit_cli::cmd_profile(args);
+  if (cmd == "devices") return facekit_cli::cmd_devices(args);
   std::fprintf(stderr, "facekit: unknown command '%s'\n", cmd.c_str());
   return usage(stderr);
 }

@@ -34,6 +34,7 @@ class ClProgram;
 class ClSession final : public BackendSession {
  public:
   ~ClSession() override {
+    if (profiling_queue_) clReleaseCommandQueue(profiling_queue_);
     for (cl_kernel k : kernels_) clReleaseKernel(k);
     for (cl_mem m : scratch_) clReleaseMemObject(m);
     if (arena_) clReleaseMemObject(arena_);
@@ -49,13 +50,17 @@ class ClSession final : public BackendSession {
   Status crop_input(int i, const ImageView& image, const ImageCrop& crop) override;
   Status run() noexcept override;
   const float* output(int i) noexcept override { return host_outputs_[std::size_t(i)].data(); }
+  Status run_profiled(double* seconds) noexcept override;
 
   const std::vector<ClLaunch>& launches() const noexcept { return launches_; }
 
  private:
   explicit ClSession(std::shared_ptr<const ClProgram> program);
+  /// run() on `queue`; with `seconds`, each launch is timed by its profiling event.
+  Status run_on(cl_command_queue queue, double* seconds) noexcept;
   std::shared_ptr<const ClProgram> program_;
   cl_command_queue queue_ = nullptr;
+  cl_command_queue profiling_queue_ = nullptr;  // made on the first run_profiled()
   cl_mem arena_ = nullptr;
   std::vector<cl_kernel> kernels_;
   std::vector<cl_mem> scratch_;
@@ -155,29 +160,51 @@ inline Status ClSession::crop_input(int i, const ImageView& image, const ImageCr
                         input(i));
 }
 
-inline Status ClSession::run() noexcept {
+inline Status ClSession::run() noexcept { return run_on(queue_, nullptr); }
+
+inline Status ClSession::run_profiled(double* seconds) noexcept {
+  if (!profiling_queue_) {
+    const ClDevice& dev = program_->device();
+    cl_int e = CL_SUCCESS;
+    profiling_queue_ = clCreateCommandQueue(dev.context(), dev.id(), CL_QUEUE_PROFILING_ENABLE, &e);
+    FACEKIT_CL_CHECK(e);
+  }
+  return run_on(profiling_queue_, seconds);
+}
+
+inline Status ClSession::run_on(cl_command_queue queue, double* seconds) noexcept {
   const Model& m = model();
   const ClProgram& p = *program_;
   for (std::size_t i = 0; i < host_inputs_.size(); ++i) {
     if (!on_device_[i]) {
       const uint32_t t = m.inputs()[i];
-      FACEKIT_CL_CHECK(clEnqueueWriteBuffer(queue_, arena_, CL_FALSE, p.plan_.offsets[t], m.tensor(t).size_bytes,
+      FACEKIT_CL_CHECK(clEnqueueWriteBuffer(queue, arena_, CL_FALSE, p.plan_.offsets[t], m.tensor(t).size_bytes,
                                             host_inputs_[i].data(), 0, nullptr, nullptr));
     }
     on_device_[i] = false;
   }
   for (const ClLaunch& l : launches_) {
-    const cl_int e = clEnqueueNDRangeKernel(queue_, l.kernel, l.dims, nullptr, l.global, l.local[0] ? l.local : nullptr,
-                                            0, nullptr, nullptr);
+    cl_event ev = nullptr;
+    const cl_int e = clEnqueueNDRangeKernel(queue, l.kernel, l.dims, nullptr, l.global, l.local[0] ? l.local : nullptr,
+                                            0, nullptr, seconds ? &ev : nullptr);
     if (e != CL_SUCCESS) return cl_error("clEnqueueNDRangeKernel", e).prefix(std::string("opencl op ") + l.op_name);
+    if (seconds) {
+      cl_ulong t0 = 0, t1 = 0;
+      cl_int w = clWaitForEvents(1, &ev);
+      if (w == CL_SUCCESS) w = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, nullptr);
+      if (w == CL_SUCCESS) w = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, nullptr);
+      clReleaseEvent(ev);
+      if (w != CL_SUCCESS) return cl_error("clGetEventProfilingInfo", w);
+      seconds[l.op_index] += double(t1 - t0) * 1e-9;
+    }
   }
   for (std::size_t i = 0; i < host_outputs_.size(); ++i) {
     const uint32_t t = m.outputs()[i];
-    FACEKIT_CL_CHECK(clEnqueueReadBuffer(queue_, arena_, i + 1 == host_outputs_.size() ? CL_TRUE : CL_FALSE,
+    FACEKIT_CL_CHECK(clEnqueueReadBuffer(queue, arena_, i + 1 == host_outputs_.size() ? CL_TRUE : CL_FALSE,
                                          p.plan_.offsets[t], m.tensor(t).size_bytes, host_outputs_[i].data(), 0,
                                          nullptr, nullptr));
   }
-  if (host_outputs_.empty()) FACEKIT_CL_CHECK(clFinish(queue_));
+  if (host_outputs_.empty()) FACEKIT_CL_CHECK(clFinish(queue));
   return Status::ok();
 }
 

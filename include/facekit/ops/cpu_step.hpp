@@ -24,6 +24,7 @@ struct CpuStep {
   CpuStepFn run = nullptr;
   const char* name = "";             ///< the op's name, for messages and profiles
   OpType type = OpType::conv2d;
+  int op_index = 0;                  ///< the op's index in the model (profiles)
   uint32_t inputs[kMaxOpInputs];     ///< tensor indices (kNoTensor = absent)
   int input_count = 0;
   uint32_t output = kNoTensor;

@@ -68,6 +68,21 @@ inline double step_flops(const CpuStep& s) noexcept {
   return 0.0;
 }
 
+/// An op's arithmetic per run (OpDef::flops; 0 for an op that does not validate), for profiles
+/// of any backend.
+inline double op_flops(const Model& m, const OpInfo& op) {
+  switch (op.type) {
+#define FACEKIT_OP_FLOPS_OF(name, code, P)                                                  \
+  case OpType::name: {                                                                      \
+    OpDef<OpType::name>::Args args{};                                                       \
+    return OpDef<OpType::name>::validate(m, op, &args) ? OpDef<OpType::name>::flops(args) : 0.0; \
+  }
+    FACEKIT_OPS(FACEKIT_OP_FLOPS_OF)
+#undef FACEKIT_OP_FLOPS_OF
+  }
+  return 0.0;
+}
+
 namespace detail {
 
 template <OpType T, class Arch>

@@ -64,6 +64,10 @@ class BackendSession {
   virtual Status run() noexcept = 0;
   /// Output `i` (model order) in host memory after run(); valid until the next run().
   virtual const float* output(int i) noexcept = 0;
+  /// The per-op profile: run(), adding each op's seconds on the device to seconds[op index]
+  /// (model().op_count() of them; ops that run nothing, as reshapes, add none). Slower than run()
+  /// (it waits for each op); the outputs are run()'s.
+  virtual Status run_profiled(double* seconds) noexcept = 0;
 
   const Model& model() const noexcept { return *model_; }
   const TensorInfo& input_info(int i) const noexcept { return model_->tensor(model_->inputs()[std::size_t(i)]); }

@@ -58,9 +58,11 @@ Expected<std::shared_ptr<const Program>> Program::create(std::shared_ptr<const M
   auto prog = std::shared_ptr<Program>(new Program());
   prog->model_ = model;
   prog->steps_.reserve(m.ops().size());
-  for (const OpInfo& op : m.ops()) {
+  for (std::size_t i = 0; i < m.ops().size(); ++i) {
+    const OpInfo& op = m.ops()[i];
     CpuStep s;
     FACEKIT_RETURN_IF_ERROR(ops::prepare_cpu_step<Arch>(m, op, &s));
+    s.op_index = int(i);
     if (!ops::aliases_input(op.type)) prog->steps_.push_back(s);
   }
   prog->plan_ = plan_activations(m);
@@ -90,14 +92,15 @@ class Session final : public BackendSession {
     for (const CpuStep& s : steps_) s.run(s);
     return Status::ok();
   }
-  /// run(), adding each step's wall-clock seconds to seconds[i] (program().steps().size() of
-  /// them): the per-op profile. The results are run()'s, bit for bit.
-  void run_timed(double* seconds) noexcept {
-    for (std::size_t i = 0; i < steps_.size(); ++i) {
+  /// run(), adding each op's wall-clock seconds to seconds[op index]. The results are run()'s,
+  /// bit for bit.
+  Status run_profiled(double* seconds) noexcept override {
+    for (const CpuStep& s : steps_) {
       const auto t0 = std::chrono::steady_clock::now();
-      steps_[i].run(steps_[i]);
-      seconds[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      s.run(s);
+      seconds[s.op_index] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
+    return Status::ok();
   }
 
   float* input(int i) noexcept override {
