@@ -33,9 +33,12 @@ inline const ClSource kConvSource{"conv", R"CLC(
 
 #define FK_PACK_TILE 16
 
-// min(n, 16) floats from p, zeros after them (n may be <= 0).
-inline float16 fk_load16(__global const float* p, int n) {
+// min(n, 16) floats from p, zeros after them (n may be <= 0); `room` floats are readable from p
+// (the rest of the tensor): with 16 of them one vector load, masked.
+inline float16 fk_load16(__global const float* p, int n, int room) {
   if (n >= 16) return vload16(0, p);
+  const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  if (room >= 16) return select((float16)0.0f, vload16(0, p), lane < n);
   float v[16];
   for (int j = 0; j < 16; ++j) v[j] = j < n ? p[j] : 0.0f;
   return vload16(0, v);
@@ -50,9 +53,10 @@ inline float16 fk_load16(__global const float* p, int n) {
 // The fused epilogue of output pixel p, channels c0 .. c0 + 15 (those below out_c are stored):
 // the residual (res_c channels, zero-extended; absent when res_off < 0), then the activation
 // (alpha is channel_padded: whole tiles).
-inline void fk_conv_store16(float16 acc, int p, int c0, int out_c, __global const float* res, int res_off, int res_c,
-                            __global const float* alpha, int alpha_off, int act, __global float* y, int y_off) {
-  if (res_off >= 0) acc += fk_load16(res + res_off + p * res_c + c0, res_c - c0);
+inline void fk_conv_store16(float16 acc, int p, int pixels, int c0, int out_c, __global const float* res, int res_off,
+                            int res_c, __global const float* alpha, int alpha_off, int act, __global float* y,
+                            int y_off) {
+  if (res_off >= 0) acc += fk_load16(res + res_off + p * res_c + c0, res_c - c0, (pixels - p) * res_c - c0);
   if (act == FK_ACT_RELU) acc = fmax(acc, 0.0f);
   if (act == FK_ACT_RELU6) acc = clamp(acc, 0.0f, 6.0f);
   if (act == FK_ACT_PRELU) acc = select(acc * vload16(0, alpha + alpha_off + c0), acc, acc >= 0.0f);
@@ -83,8 +87,8 @@ void f32_conv2d_1x1(FK_CONV_ARGS) {
     const int kn = min(FK_GEMM_TK, in_c - k0);
     for (int row = item; row < FK_GEMM_TM; row += items) {
       const int p = p0 + row;
-      __global const float* xp = x + x_off + ((p / out_w) * stride_h * in_w + (p % out_w) * stride_w) * in_c + k0;
-      vstore16(fk_load16(xp, p < pixels ? kn : 0), 0, xs[row]);
+      const int xi = ((p / out_w) * stride_h * in_w + (p % out_w) * stride_w) * in_c + k0;
+      vstore16(fk_load16(x + x_off + xi, p < pixels ? kn : 0, in_h * in_w * in_c - xi), 0, xs[row]);
     }
     for (int row = item; row < FK_GEMM_NT * FK_GEMM_TK; row += items) {
       const int tt = get_group_id(0) * FK_GEMM_NT + row / FK_GEMM_TK, k = row % FK_GEMM_TK;
@@ -103,7 +107,7 @@ void f32_conv2d_1x1(FK_CONV_ARGS) {
   for (int r = 0; r < FK_GEMM_RM; ++r) {
     const int p = p0 + ti * FK_GEMM_RM + r;
     if (p < pixels)
-      fk_conv_store16(acc[r], p, t * FK_PACK_TILE, out_c, res, res_off, res_c, alpha, alpha_off, act, y, y_off);
+      fk_conv_store16(acc[r], p, pixels, t * FK_PACK_TILE, out_c, res, res_off, res_c, alpha, alpha_off, act, y, y_off);
   }
 }
 
@@ -122,10 +126,11 @@ inline float16 fk_conv2d_direct(__global const float* x, int x_off, __global con
     for (int kx = 0; kx < kernel_w; ++kx) {
       const int ix = ix0 + kx * dilation_w;
       if (ix < 0 || ix >= in_w) continue;
-      __global const float* xp = x + x_off + (iy * in_w + ix) * in_c;
+      const int xi = (iy * in_w + ix) * in_c;
+      __global const float* xp = x + x_off + xi;
       __global const float* wk = wt + FK_PACK_TILE * (1 + (ky * kernel_w + kx) * group);
       if (depthwise) {
-        acc = fma(fk_load16(xp + c0, in_c - c0), vload16(0, wk), acc);
+        acc = fma(fk_load16(xp + c0, in_c - c0, in_h * in_w * in_c - xi - c0), vload16(0, wk), acc);
       } else {
         for (int i = 0; i < in_c; ++i) acc = fma((float16)xp[i], vload16(i, wk), acc);
       }
@@ -139,7 +144,7 @@ __kernel void f32_conv2d(FK_CONV_ARGS) {
   const int t = get_global_id(0), p = get_global_id(1);
   if (t * FK_PACK_TILE >= out_c || p >= out_h * out_w) return;
   const float16 acc = fk_conv2d_direct(x, x_off, w, w_off, p, t, FK_CONV_GEOMETRY_VALUES, false);
-  fk_conv_store16(acc, p, t * FK_PACK_TILE, out_c, res, res_off, res_c, alpha, alpha_off, act, y, y_off);
+  fk_conv_store16(acc, p, out_h * out_w, t * FK_PACK_TILE, out_c, res, res_off, res_c, alpha, alpha_off, act, y, y_off);
 }
 
 // Global (tiles, out_h * out_w).
@@ -147,7 +152,7 @@ __kernel void f32_dwconv2d(FK_CONV_ARGS) {
   const int t = get_global_id(0), p = get_global_id(1);
   if (t * FK_PACK_TILE >= out_c || p >= out_h * out_w) return;
   const float16 acc = fk_conv2d_direct(x, x_off, w, w_off, p, t, FK_CONV_GEOMETRY_VALUES, true);
-  fk_conv_store16(acc, p, t * FK_PACK_TILE, out_c, res, res_off, res_c, alpha, alpha_off, act, y, y_off);
+  fk_conv_store16(acc, p, out_h * out_w, t * FK_PACK_TILE, out_c, res, res_off, res_c, alpha, alpha_off, act, y, y_off);
 }
 )CLC"};
 

@@ -57,7 +57,8 @@ inline void prepare_pad(ClStepBuilder& b, const int in_dims[4], const int before
   for (int d = 0; d < 4; ++d) k.value(cl_int(before[d]));
   for (int d = 0; d < 4; ++d) k.value(cl_int(out_dims[d]));
   k.value(cl_float(value));
-  b.launch(k, {std::size_t(out_dims[3]), std::size_t(out_dims[0]) * std::size_t(out_dims[1]) * std::size_t(out_dims[2])});
+  const std::size_t rows = std::size_t(out_dims[0]) * std::size_t(out_dims[1]) * std::size_t(out_dims[2]);
+  b.launch(k, {std::size_t(out_dims[3]), rows});
 }
 
 /// Copies `outer` blocks of `inner` floats of input `i` to the output at element `y_start`, the
@@ -90,7 +91,8 @@ struct ClOpDef<OpType::concat> {
     const int count = b.op().input_count;
     int total = 0;
     for (int i = 0; i < count; ++i) total += a.inner[i];
-    for (int i = 0, start = 0; i < count; start += a.inner[i], ++i) prepare_copy_blocks(b, i, a.outer, a.inner[i], total, start);
+    for (int i = 0, start = 0; i < count; start += a.inner[i], ++i)
+      prepare_copy_blocks(b, i, a.outer, a.inner[i], total, start);
   }
 };
 
@@ -107,7 +109,8 @@ struct ClOpDef<OpType::depth_to_space> {
     ClKernelArgs k = b.kernel(kShapeSource, "f32_depth_to_space");
     k.tensor(b.input(0)).tensor(b.output());
     k.value(cl_int(a.in_h)).value(cl_int(a.in_w)).value(cl_int(a.out_c)).value(cl_int(a.block));
-    b.launch(k, {std::size_t(a.out_c), std::size_t(a.in_w) * std::size_t(a.block), std::size_t(a.in_h) * std::size_t(a.block)});
+    const std::size_t block = std::size_t(a.block);
+    b.launch(k, {std::size_t(a.out_c), std::size_t(a.in_w) * block, std::size_t(a.in_h) * block});
   }
 };
 
