@@ -33,17 +33,6 @@ inline const ClSource kConvSource{"conv", R"CLC(
 
 #define FK_PACK_TILE 16
 
-// min(n, 16) floats from p, zeros after them (n may be <= 0); `room` floats are readable from p
-// (the rest of the tensor): with 16 of them one vector load, masked.
-inline float16 fk_load16(__global const float* p, int n, int room) {
-  if (n >= 16) return vload16(0, p);
-  const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  if (room >= 16) return select((float16)0.0f, vload16(0, p), lane < n);
-  float v[16];
-  for (int j = 0; j < 16; ++j) v[j] = j < n ? p[j] : 0.0f;
-  return vload16(0, v);
-}
-
 // The 1x1 GEMM's tiles (prepare_conv() launches with the same numbers).
 #define FK_GEMM_TM 32  // pixels per work-group
 #define FK_GEMM_RM 8   // pixels per work item
@@ -60,14 +49,7 @@ inline void fk_conv_store16(float16 acc, int p, int pixels, int c0, int out_c, _
   if (act == FK_ACT_RELU) acc = fmax(acc, 0.0f);
   if (act == FK_ACT_RELU6) acc = clamp(acc, 0.0f, 6.0f);
   if (act == FK_ACT_PRELU) acc = select(acc * vload16(0, alpha + alpha_off + c0), acc, acc >= 0.0f);
-  __global float* yp = y + y_off + p * out_c + c0;
-  if (c0 + FK_PACK_TILE <= out_c) {
-    vstore16(acc, 0, yp);
-    return;
-  }
-  float v[16];
-  vstore16(acc, 0, v);
-  for (int j = 0; j < out_c - c0; ++j) yp[j] = v[j];
+  fk_store16(acc, y + y_off + p * out_c + c0, out_c - c0);
 }
 
 // Global (tiles rounded up to NT, ceil(pixels / TM) * TM / RM), local (NT, TM / RM).
