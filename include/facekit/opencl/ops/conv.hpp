@@ -79,9 +79,11 @@ void f32_conv2d_1x1(FK_CONV_ARGS) {
       vstore16(v, 0, ws[row / FK_GEMM_TK][k]);
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int k = 0; k < FK_GEMM_TK; ++k) {
-      const float16 wv = vload16(0, ws[tj][k]);
-      for (int r = 0; r < FK_GEMM_RM; ++r) acc[r] = fma((float16)xs[ti * FK_GEMM_RM + r][k], wv, acc[r]);
+    if (t < tiles) {  // the group's second tile may lie past out_c: it only helps to load
+      for (int k = 0; k < FK_GEMM_TK; ++k) {
+        const float16 wv = vload16(0, ws[tj][k]);
+        for (int r = 0; r < FK_GEMM_RM; ++r) acc[r] = fma((float16)xs[ti * FK_GEMM_RM + r][k], wv, acc[r]);
+      }
     }
     barrier(CLK_LOCAL_MEM_FENCE);
   }
