@@ -247,4 +247,58 @@ inline const std::vector<ResizeCase>& resize_cases() {
   return cases;
 }
 
+/// pad and slice: a tensor of rank 1..4 with `lo` / `hi` counts per dimension; pad adds them
+/// around it, slice (where every extent dims - lo - hi stays >= 1) cuts them off (begin = lo).
+/// Tested only (bench/bench_kernels.cpp does not time these).
+struct PadSliceCase {
+  std::string name;
+  std::vector<int> dims, lo, hi;
+};
+
+inline const std::vector<PadSliceCase>& pad_slice_cases() {
+  static const std::vector<PadSliceCase> cases = {
+      {"4d 1x5x7x3", {1, 5, 7, 3}, {0, 1, 0, 2}, {0, 2, 1, 1}},
+      {"4d spatial 1x13x9x17", {1, 13, 9, 17}, {0, 2, 1, 0}, {0, 1, 2, 0}},
+      {"4d channels 1x4x3x24", {1, 4, 3, 24}, {0, 0, 0, 0}, {0, 0, 0, 4}},
+      {"4d 1x1x1x1", {1, 1, 1, 1}, {0, 1, 1, 0}, {0, 1, 0, 2}},
+      {"4d batch 3x2x2x8", {3, 2, 2, 8}, {1, 0, 1, 0}, {1, 1, 0, 7}},
+      {"3d 1x33x8", {1, 33, 8}, {0, 3, 1}, {0, 2, 0}},
+      {"2d 7x42", {7, 42}, {1, 5}, {2, 0}},
+      {"1d 100", {100}, {3}, {17}},
+  };
+  return cases;
+}
+
+/// concat: inputs equal to `dims` except along `axis`, where they have `parts` (up to
+/// kMaxOpInputs of them).
+struct ConcatCase {
+  std::string name;
+  std::vector<int> dims;
+  int axis;
+  std::vector<int> parts;
+};
+
+inline const std::vector<ConcatCase>& concat_cases() {
+  static const std::vector<ConcatCase> cases = {
+      {"channels 1x5x7 (1,4,2)", {1, 5, 7, 0}, 3, {1, 4, 2}},
+      {"channels 1x13x9 (16,17,3)", {1, 13, 9, 0}, 3, {16, 17, 3}},
+      {"channels 1x3x5 (1..8)", {1, 3, 5, 0}, 3, {1, 2, 3, 4, 5, 6, 7, 8}},
+      {"rows 1x_x3x8 (2,5)", {1, 0, 3, 8}, 1, {2, 5}},
+      {"3d points 1x_x3 (468,10,1)", {1, 0, 3}, 1, {468, 10, 1}},
+      {"2d outer _x42 (3,1,7)", {0, 42}, 0, {3, 1, 7}},
+  };
+  return cases;
+}
+
+/// depth_to_space: input in_h x in_w x (out_c * block * block).
+struct DepthToSpaceCase {
+  int in_h, in_w, out_c, block;
+};
+
+inline const std::vector<DepthToSpaceCase>& depth_to_space_cases() {
+  static const std::vector<DepthToSpaceCase> cases = {
+      {1, 1, 1, 2}, {3, 2, 3, 2}, {2, 5, 17, 2}, {4, 3, 1, 3}, {24, 24, 16, 2}};
+  return cases;
+}
+
 }  // namespace kernel_cases

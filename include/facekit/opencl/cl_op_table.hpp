@@ -12,7 +12,11 @@
 #include "../ops/cpu_step.hpp"
 #include "../ops/op_table.hpp"
 #include "cl_step.hpp"
+#include "ops/conv.hpp"
 #include "ops/elementwise.hpp"
+#include "ops/pool.hpp"
+#include "ops/resize.hpp"
+#include "ops/shape.hpp"
 
 namespace facekit {
 namespace opencl {

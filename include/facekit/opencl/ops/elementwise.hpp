@@ -4,6 +4,8 @@
 
 #include "../../ops/add.hpp"
 #include "../../ops/logistic.hpp"
+#include "../../ops/mul.hpp"
+#include "../../ops/prelu.hpp"
 #include "../../ops/relu.hpp"
 #include "../cl_step.hpp"
 
@@ -32,6 +34,22 @@ __kernel void f32_add(__global const float* a, int a_off, __global const float* 
   if (c >= channels || p >= pixels) return;
   const float bv = c < b_c ? b[b_off + p * b_c + c] : 0.0f;
   y[y_off + p * channels + c] = fk_activate(a[a_off + p * channels + c] + bv, act, alpha, alpha_off, c);
+}
+
+// y[p][c] = x[p][c] >= 0 ? x[p][c] : x[p][c] * alpha[c] (alpha channel_padded).
+__kernel void f32_prelu(__global const float* x, int x_off, __global const float* alpha, int alpha_off,
+                        __global float* y, int y_off, int pixels, int channels) {
+  const int c = get_global_id(0), p = get_global_id(1);
+  if (c >= channels || p >= pixels) return;
+  y[y_off + p * channels + c] = fk_activate(x[x_off + p * channels + c], FK_ACT_PRELU, alpha, alpha_off, c);
+}
+
+// y[p][c] = x[p][c] * b[c].
+__kernel void f32_mul(__global const float* x, int x_off, __global const float* b, int b_off, __global float* y,
+                      int y_off, int pixels, int channels) {
+  const int c = get_global_id(0), p = get_global_id(1);
+  if (c >= channels || p >= pixels) return;
+  y[y_off + p * channels + c] = x[x_off + p * channels + c] * b[b_off + c];
 }
 )CLC"};
 
@@ -63,6 +81,27 @@ struct ClOpDef<OpType::add> {
     k.tensor(b.input(0)).tensor(b.input(1)).tensor(b.input(2)).tensor(b.output());
     k.value(cl_int(a.pixels)).value(cl_int(a.channels)).value(cl_int(a.b_channels)).value(cl_int(a.activation));
     b.launch(k, {std::size_t(a.channels), std::size_t(a.pixels)});
+  }
+};
+
+/// One work item per element of an op on [pixels][channels] with a per-channel vector (input 1).
+inline void prepare_channelwise(ClStepBuilder& b, int pixels, int channels, const char* kernel) {
+  ClKernelArgs k = b.kernel(kElementwiseSource, kernel);
+  k.tensor(b.input(0)).tensor(b.input(1)).tensor(b.output()).value(cl_int(pixels)).value(cl_int(channels));
+  b.launch(k, {std::size_t(channels), std::size_t(pixels)});
+}
+
+template <>
+struct ClOpDef<OpType::prelu> {
+  static void prepare(ClStepBuilder& b, const ops::OpDef<OpType::prelu>::Args& a) {
+    prepare_channelwise(b, a.pixels, a.channels, "f32_prelu");
+  }
+};
+
+template <>
+struct ClOpDef<OpType::mul> {
+  static void prepare(ClStepBuilder& b, const ops::OpDef<OpType::mul>::Args& a) {
+    prepare_channelwise(b, a.pixels, a.channels, "f32_mul");
   }
 };
 
