@@ -13,6 +13,8 @@
 #include "../ops/op_table.hpp"
 #include "cl_step.hpp"
 #include "ops/elementwise.hpp"
+#include "ops/mixer.hpp"
+#include "ops/spatial.hpp"
 
 namespace facekit {
 namespace opencl {
