@@ -48,17 +48,31 @@ __kernel void f32_layer_norm(__global const float* x, int x_off, __global const 
 }
 
 // kernels/f32_token_dense.hpp: y[o][c] = act(bias[o] + sum_t w[o][t] x[t][c] + res[o][c]), w packed
-// as conv2d_oc_tile (per tile of FK_TILE rows: bias[FK_TILE], then w[t][FK_TILE]). One work item
-// per output element, c fastest (x and y coalesced, w broadcast).
-__kernel void f32_token_dense(__global const float* x, int x_off, __global const float* w, int w_off,
-                              __global const float* res, int res_off, __global float* y, int y_off, int tokens,
-                              int channels, int outputs, int act) {
-  const int c = get_global_id(0), o = get_global_id(1);
+// as conv2d_oc_tile (per tile of FK_TILE rows: bias[FK_TILE], then w[t][FK_TILE]). A GEMM in
+// FK_TILE x FK_TILE work-groups (channels x outputs, one packed tile of outputs per group): each
+// step stages FK_TILE tokens of x and of w in local memory, read coalesced; the sum runs over the
+// tokens in order, as the reference's.
+__kernel __attribute__((reqd_work_group_size(FK_TILE, FK_TILE, 1)))
+void f32_token_dense(__global const float* x, int x_off, __global const float* w, int w_off,
+                     __global const float* res, int res_off, __global float* y, int y_off, int tokens, int channels,
+                     int outputs, int act) {
+  __local float xs[FK_TILE][FK_TILE];      // [token][channel]
+  __local float ws[FK_TILE][FK_TILE + 1];  // [output][token], padded against bank conflicts
+  const int lc = get_local_id(0), lo = get_local_id(1);
+  const int c = get_group_id(0) * FK_TILE + lc, o = get_group_id(1) * FK_TILE + lo;
+  // The group's packed tile; rows past `outputs` are its zero padding.
+  __global const float* wt = w + w_off + get_group_id(1) * FK_TILE * (1 + tokens);
+  float acc = wt[lo];
+  for (int t0 = 0; t0 < tokens; t0 += FK_TILE) {
+    const int t = t0 + lo;
+    xs[lo][lc] = t < tokens && c < channels ? x[x_off + t * channels + c] : 0.0f;
+    ws[lc][lo] = t < tokens ? wt[FK_TILE * (1 + t) + lc] : 0.0f;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const int n = min(FK_TILE, tokens - t0);
+    for (int k = 0; k < n; ++k) acc += ws[lo][k] * xs[k][lc];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
   if (c >= channels || o >= outputs) return;
-  __global const float* wt = w + w_off + (o / FK_TILE) * FK_TILE * (1 + tokens) + o % FK_TILE;
-  __global const float* xc = x + x_off + c;
-  float acc = wt[0];
-  for (int t = 0; t < tokens; ++t) acc += wt[FK_TILE * (1 + t)] * xc[t * channels];
   if (res_off >= 0) acc += res[res_off + o * channels + c];
   y[y_off + o * channels + c] = fk_activate(acc, act, w, -1, c);
 }
@@ -102,12 +116,15 @@ struct ClOpDef<OpType::layer_norm> {
 template <>
 struct ClOpDef<OpType::token_dense> {
   static void prepare(ClStepBuilder& b, const ops::OpDef<OpType::token_dense>::Args& a) {
+    if (b.device().max_work_group_size < std::size_t(kPackTile) * kPackTile)
+      return b.fail(Status::error("token_dense needs work-groups of %d x %d items, the device allows %zu", kPackTile,
+                                  kPackTile, b.device().max_work_group_size));
     ClKernelArgs k = b.kernel(kMixerSource, "f32_token_dense");
     k.tensor(b.input(kTokenDenseX)).tensor(b.input(kTokenDenseWeights)).tensor(b.input(kTokenDenseResidual));
     k.tensor(b.output());
     // kernels::token_dense_geometry: tokens in in_w, channels in in_c, outputs in out_w.
     k.value(cl_int(a.g.in_w)).value(cl_int(a.channels)).value(cl_int(a.g.out_w)).value(cl_int(a.activation));
-    b.launch(k, {std::size_t(a.channels), std::size_t(a.g.out_w)});
+    b.launch(k, {std::size_t(a.channels), std::size_t(a.g.out_w)}, {kPackTile, kPackTile});
   }
 };
 
