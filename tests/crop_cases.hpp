@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cstdint>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -67,6 +68,24 @@ inline std::vector<uint8_t> convert(const Image& img, PixelFormat f, int pad) {
       if (cn == 4) d[3] = uint8_t(x * 7 + y);  // alpha must be ignored
     }
   return out;
+}
+
+/// Awkward crops: odd and 1-pixel image sizes, output sizes with block and chunk remainders, and
+/// ROIs (awkward_rois) inside, rotated, larger than, partly and wholly outside the image, and
+/// smaller than a pixel.
+constexpr std::array<int, 2> kAwkwardImageSizes[] = {{1, 1}, {2, 1}, {1, 3}, {2, 2}, {5, 3}, {37, 23}, {130, 67}};
+constexpr std::array<int, 2> kAwkwardOutputSizes[] = {{1, 1}, {7, 5}, {67, 3}, {200, 2}, {33, 17}};
+
+inline std::vector<RotatedRect> awkward_rois(int iw, int ih) {
+  const float w = float(iw), h = float(ih);
+  return {
+      {w * 0.5f, h * 0.5f, w, h, 0.0f},                         // the whole image, affine
+      {w * 0.4f, h * 0.6f, w * 0.7f, h * 0.5f, 0.6f},           // rotated, inside
+      {w * 0.5f, h * 0.5f, w * 1.6f, h * 1.3f, -2.2f},          // rotated, larger than the image
+      {w * 0.9f, h * 0.1f, w * 0.8f, h * 0.9f, 0.3f},           // partly outside
+      {-w * 2.0f, h * 3.0f, w * 0.5f + 1, h * 0.5f + 1, 1.0f},  // wholly outside
+      {w * 0.5f, h * 0.5f, 0.7f, 0.4f, 0.1f},                   // smaller than a pixel
+  };
 }
 
 }  // namespace crop_data

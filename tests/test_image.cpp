@@ -390,8 +390,8 @@ TEST_CASE("warp: SIMD and scalar paths give identical bytes on awkward cases") {
   // sanitizer build catches any over-read) and redoes off-image neighbours with the scalar
   // border rules. Cover odd sizes, 1-pixel images, rotations, ROIs partly and wholly outside,
   // every pixel format, padded rows and chunk remainders, against the scalar reference.
-  const std::array<int, 2> sizes[] = {{1, 1}, {2, 1}, {1, 3}, {2, 2}, {5, 3}, {37, 23}, {130, 67}};
-  const std::array<int, 2> outs[] = {{1, 1}, {7, 5}, {67, 3}, {200, 2}, {33, 17}};
+  const auto& sizes = crop_data::kAwkwardImageSizes;
+  const auto& outs = crop_data::kAwkwardOutputSizes;
   const PixelFormat formats[] = {PixelFormat::rgb8, PixelFormat::bgr8, PixelFormat::rgba8, PixelFormat::rgb8};
   const int pads[] = {0, 0, 0, 5};
   float lut[256];
@@ -400,15 +400,7 @@ TEST_CASE("warp: SIMD and scalar paths give identical bytes on awkward cases") {
   for (const auto& sz : sizes) {
     const int iw = sz[0], ih = sz[1];
     const Image img = synthetic(iw, ih);
-    const float w = float(iw), h = float(ih);
-    const RotatedRect rois[] = {
-        {w * 0.5f, h * 0.5f, w, h, 0.0f},                         // the whole image, affine
-        {w * 0.4f, h * 0.6f, w * 0.7f, h * 0.5f, 0.6f},           // rotated, inside
-        {w * 0.5f, h * 0.5f, w * 1.6f, h * 1.3f, -2.2f},          // rotated, larger than the image
-        {w * 0.9f, h * 0.1f, w * 0.8f, h * 0.9f, 0.3f},           // partly outside
-        {-w * 2.0f, h * 3.0f, w * 0.5f + 1, h * 0.5f + 1, 1.0f},  // wholly outside
-        {w * 0.5f, h * 0.5f, 0.7f, 0.4f, 0.1f},                   // smaller than a pixel
-    };
+    const std::vector<RotatedRect> rois = crop_data::awkward_rois(iw, ih);
     for (int f = 0; f < 4; ++f) {
       const std::vector<uint8_t> px = convert(img, formats[f], pads[f]);
       const ImageView v{px.data(), iw, ih, std::ptrdiff_t(iw * channels_of(formats[f]) + pads[f]), formats[f]};

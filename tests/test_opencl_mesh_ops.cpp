@@ -349,6 +349,42 @@ TEST_CASE("opencl crop: the device crop is bit-identical to crop_to_tensor") {
   MESSAGE("device crop: " << bad << " of " << floats << " floats differ from crop_to_tensor in " << crops << " crops");
 }
 
+TEST_CASE("opencl crop: awkward images and ROIs are bit-identical to crop_to_tensor") {
+  // test_image.cpp's awkward crops: 1-pixel and odd images, every pixel format with and without
+  // padded rows, ROIs off and around the image, block and chunk remainders, both borders.
+  const facekit::Backend& dev = opencl_test::device();
+  const facekit::PixelFormat formats[] = {facekit::PixelFormat::rgb8, facekit::PixelFormat::bgr8,
+                                          facekit::PixelFormat::rgba8};
+  std::size_t bad = 0;
+  int crops = 0;
+  for (const auto& o : crop_data::kAwkwardOutputSizes) {
+    auto session = facekit::make_session(dev, image_passthrough_model(o[0], o[1]), dev.name());
+    REQUIRE_MESSAGE(session, session.status().message());
+    for (const auto& sz : crop_data::kAwkwardImageSizes) {
+      const facekit::Image img = crop_data::synthetic(sz[0], sz[1]);
+      for (int f = 0; f < 3; ++f) {
+        const int pad = f == 0 ? 0 : 5;
+        const std::vector<uint8_t> px = crop_data::convert(img, formats[f], pad);
+        const facekit::ImageView v{px.data(), sz[0], sz[1],
+                                   std::ptrdiff_t(sz[0] * facekit::channels_of(formats[f]) + pad), formats[f]};
+        for (const facekit::RotatedRect& roi : crop_data::awkward_rois(sz[0], sz[1]))
+          for (facekit::BorderMode border : {facekit::BorderMode::zero, facekit::BorderMode::replicate}) {
+            CAPTURE(sz[0]);
+            CAPTURE(sz[1]);
+            CAPTURE(f);
+            CAPTURE(roi.cx);
+            CAPTURE(o[0]);
+            const std::size_t b = device_crop_differences(**session, v, facekit::ImageCrop{roi, border, -1.0f, 1.0f});
+            CHECK(b == 0);
+            bad += b;
+            ++crops;
+          }
+      }
+    }
+  }
+  MESSAGE("device crop, awkward cases: " << bad << " floats differ in " << crops << " crops");
+}
+
 TEST_CASE("opencl crop: bad crops are refused with the CPU's messages") {
   const facekit::Backend& dev = opencl_test::device();
   auto session = facekit::make_session(dev, image_passthrough_model(8, 8), dev.name());
