@@ -12,11 +12,19 @@ std::atomic<long>& count() {
   static std::atomic<long> c{0};
   return c;
 }
+std::atomic<bool>& new_only() {
+  static std::atomic<bool> a{false};
+  return a;
+}
 }  // namespace alloc_counter
 
 namespace {
 inline void note() {
   if (alloc_counter::armed().load(std::memory_order_relaxed)) alloc_counter::count().fetch_add(1);
+}
+// malloc and friends: not counted while only operator new is.
+inline void note_malloc() {
+  if (!alloc_counter::new_only().load(std::memory_order_relaxed)) note();
 }
 void* counted_new(std::size_t n, std::size_t align) {
   note();
@@ -77,15 +85,15 @@ void* __libc_malloc(std::size_t);
 void* __libc_calloc(std::size_t, std::size_t);
 void* __libc_realloc(void*, std::size_t);
 void* malloc(std::size_t n) {
-  note();
+  note_malloc();
   return __libc_malloc(n);
 }
 void* calloc(std::size_t a, std::size_t b) {
-  note();
+  note_malloc();
   return __libc_calloc(a, b);
 }
 void* realloc(void* p, std::size_t n) {
-  note();
+  note_malloc();
   return __libc_realloc(p, n);
 }
 }

@@ -5,11 +5,14 @@
 
 #include <atomic>
 #include <cstddef>
+#include <utility>
 
 namespace alloc_counter {
 
 std::atomic<bool>& armed();
 std::atomic<long>& count();
+/// While set, malloc/calloc/realloc are not counted, only operator new (see count_new).
+std::atomic<bool>& new_only();
 /// True when malloc itself is counted (not under ASan).
 bool counts_malloc();
 
@@ -28,6 +31,17 @@ long count(F&& f, R* result) {
   Scope scope;
   *result = f();
   return scope.allocations();
+}
+
+/// Like count(), but counting operator new only: C++ allocation, which is all of facekit's own.
+/// For code that calls into a C driver that mallocs per call (an OpenCL ICD's enqueue), which no
+/// caller can prevent.
+template <class F, class R>
+long count_new(F&& f, R* result) {
+  new_only() = true;
+  const long n = count(std::forward<F>(f), result);
+  new_only() = false;
+  return n;
 }
 
 }  // namespace alloc_counter

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,11 +47,14 @@ inline double worst_relative(const float* want, const float* got, std::size_t n)
   return worst;
 }
 
-/// Runs `model` on the CPU's scalar kernels and on `device` with the same random inputs (seeded),
-/// `runs` times (the device session is reused), and returns the worst relative error of all
-/// outputs. Fails the test with the backend's message when a session cannot be made.
+/// Fills input `input` (n floats) of run `run` (the same values go to both backends).
+using InputFill = std::function<void(int input, int run, float* x, std::size_t n)>;
+
+/// Runs `model` on the CPU's scalar kernels and on `device` with the inputs `fill` gives, `runs`
+/// times (the device session is reused), and returns the worst relative error of all outputs.
+/// Fails the test with the backend's message when a session cannot be made.
 inline double compare_with_scalar(const facekit::Backend& device, std::shared_ptr<const facekit::Model> model,
-                                  uint32_t seed = 1, int runs = 2) {
+                                  const InputFill& fill, int runs = 2) {
   facekit::CpuBackend<facekit::scalar_arch> scalar;
   auto ref = facekit::make_session(scalar, model, "scalar reference");
   REQUIRE_MESSAGE(ref, ref.status().message());
@@ -62,8 +66,8 @@ inline double compare_with_scalar(const facekit::Backend& device, std::shared_pt
   for (int r = 0; r < runs; ++r) {
     for (std::size_t i = 0; i < model->inputs().size(); ++i) {
       const std::size_t n = a.input_info(int(i)).elements();
-      fill_random(seed + uint32_t(101 * r + i), a.input(int(i)), n);
-      fill_random(seed + uint32_t(101 * r + i), b.input(int(i)), n);
+      fill(int(i), r, a.input(int(i)), n);
+      fill(int(i), r, b.input(int(i)), n);
     }
     REQUIRE(a.run());
     const facekit::Status st = b.run();
@@ -72,6 +76,14 @@ inline double compare_with_scalar(const facekit::Backend& device, std::shared_pt
       worst = std::max(worst, worst_relative(a.output(int(o)), b.output(int(o)), a.output_info(int(o)).elements()));
   }
   return worst;
+}
+
+/// The same with random inputs in [-1, 1) (seeded).
+inline double compare_with_scalar(const facekit::Backend& device, std::shared_ptr<const facekit::Model> model,
+                                  uint32_t seed = 1, int runs = 2) {
+  return compare_with_scalar(
+      device, std::move(model),
+      [seed](int i, int r, float* x, std::size_t n) { fill_random(seed + uint32_t(101 * r + i), x, n); }, runs);
 }
 
 #ifdef FACEKIT_HAVE_CONVERTER

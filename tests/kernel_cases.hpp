@@ -4,6 +4,7 @@
 // asymmetric; 1x1 images where everything is border.
 #pragma once
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -299,6 +300,38 @@ inline const std::vector<DepthToSpaceCase>& depth_to_space_cases() {
   static const std::vector<DepthToSpaceCase> cases = {
       {1, 1, 1, 2}, {3, 2, 3, 2}, {2, 5, 17, 2}, {4, 3, 1, 3}, {24, 24, 16, 2}};
   return cases;
+/// The blendshape network's token_dense (tests/test_blendshapes_kernels.cpp runs every
+/// combination; the OpenCL tests a walk through them): tokens, channels across the vector widths
+/// and the tile, outputs leaving partial row blocks and packed tiles.
+constexpr int kTokenDenseTokens[] = {1, 3, 17, 97};
+constexpr int kTokenDenseChannels[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 65};
+constexpr int kTokenDenseOutputs[] = {1, 3, 4, 5, 16, 17, 52, 97};
+
+/// token_dense on the network's own shapes (97 -> 384 -> 97 tokens of 64 channels, the second
+/// with the block input as residual, 384 -> 1) and odd neighbours: long reductions.
+struct TokenDenseShape {
+  int T, C, O;
+  bool residual;
+};
+constexpr TokenDenseShape kTokenDenseModelShapes[] = {{97, 64, 384, false}, {384, 64, 97, true}, {384, 64, 1, true},
+                                                      {385, 67, 13, true},  {97, 67, 383, false}, {385, 33, 5, false}};
+
+/// layer_norm: channels across the vector widths (the mixer's 64 among them), 1, 3 and 97 rows.
+constexpr int kLayerNormChannels[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 64, 65, 100};
+constexpr int kLayerNormRows[] = {1, 3, 97};
+
+/// transform_tensor_bilinear: input h x w -> output h x w, and channel counts across the widths.
+struct BilinearShape {
+  int ih, iw, oh, ow;
+};
+constexpr BilinearShape kBilinearShapes[] = {{13, 9, 5, 7}, {48, 48, 16, 16}, {1, 1, 3, 3}, {7, 11, 13, 9}};
+constexpr int kBilinearChannels[] = {1, 3, 4, 7, 8, 15, 16, 17, 28, 32, 33};
+
+/// Row-major 4x4 affine matrix: rotation by `a`, scale (sx, sy), then translation (tx, ty).
+inline std::vector<float> affine4(double a, double sx, double sy, double tx, double ty) {
+  const double c = std::cos(a), s = std::sin(a);
+  return {float(c * sx), float(-s * sy), 0, float(tx), float(s * sx), float(c * sy), 0, float(ty),
+          0, 0, 1, 0, 0, 0, 0, 1};
 }
 
 }  // namespace kernel_cases

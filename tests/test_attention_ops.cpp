@@ -12,6 +12,7 @@
 #include <facekit/kernels/f32_transform_landmarks.hpp>
 #include <facekit/kernels/f32_transform_tensor_bilinear.hpp>
 
+#include "kernel_cases.hpp"
 #include "test_archs.hpp"
 
 namespace {
@@ -29,12 +30,7 @@ std::vector<float> ramp_image(int h, int w, int ch) {
   return img;
 }
 
-// Row-major 4x4 affine matrix: rotation by `a`, scale (sx, sy), then translation (tx, ty).
-std::vector<float> affine4(double a, double sx, double sy, double tx, double ty) {
-  const double c = std::cos(a), s = std::sin(a);
-  return {float(c * sx), float(-s * sy), 0, float(tx), float(s * sx), float(c * sy), 0, float(ty),
-          0, 0, 1, 0, 0, 0, 0, 1};
-}
+using kernel_cases::affine4;
 
 template <class Arch>
 std::vector<float> sample(const BilinearGeometry& g, const std::vector<float>& x, const std::vector<float>& m,
@@ -119,17 +115,12 @@ TEST_CASE("attention ops: transform_tensor_bilinear samples a linear ramp throug
 TEST_CASE("attention ops: transform_tensor_bilinear SIMD matches the scalar reference") {
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> val(-3.0f, 3.0f);
-  struct Shape {
-    int ih, iw, oh, ow;
-  };
-  const Shape shapes[] = {{13, 9, 5, 7}, {48, 48, 16, 16}, {1, 1, 3, 3}, {7, 11, 13, 9}};
-  const int channels[] = {1, 3, 4, 7, 8, 15, 16, 17, 28, 32, 33};
   float worst = 0.0f;  // largest difference relative to max |ref|
   test_archs::for_each_simd_arch([&](auto arch) {
     using A = decltype(arch);
     INFO(A::name());
-    for (const Shape& s : shapes)
-      for (int C : channels) {
+    for (const kernel_cases::BilinearShape& s : kernel_cases::kBilinearShapes)
+      for (int C : kernel_cases::kBilinearChannels) {
         CAPTURE(C);
         CAPTURE(s.ih);
         std::vector<float> x(std::size_t(s.ih) * s.iw * C);

@@ -20,6 +20,7 @@
 #include <facekit/kernels/f32_token_dense.hpp>
 #include <facekit/kernels/pack.hpp>
 
+#include "kernel_cases.hpp"
 #include "kernel_test_util.hpp"
 #include "test_archs.hpp"
 
@@ -56,9 +57,9 @@ const char* act_name(Activation a) {
 }  // namespace
 
 TEST_CASE("kernels: token_dense (SIMD vs reference vs direct formula)") {
-  const int Ts[] = {1, 3, 17, 97};
-  const int Cs[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 65};
-  const int Os[] = {1, 3, 4, 5, 16, 17, 52, 97};
+  const auto& Ts = kernel_cases::kTokenDenseTokens;
+  const auto& Cs = kernel_cases::kTokenDenseChannels;
+  const auto& Os = kernel_cases::kTokenDenseOutputs;
   const Activation acts[] = {Activation::none, Activation::relu, Activation::relu6};
   Rng rng{12345};
   int checked = 0;
@@ -118,16 +119,10 @@ TEST_CASE("kernels: token_dense (SIMD vs reference vs direct formula)") {
 // last block), and odd neighbours of them: long reductions (T = 384, 385) that the small-shape
 // case above does not reach, C just past a whole number of vectors.
 TEST_CASE("kernels: token_dense on the blendshape network's shapes") {
-  struct Shape {
-    int T, C, O;
-    bool res;
-  };
-  const Shape shapes[] = {{97, 64, 384, false}, {384, 64, 97, true}, {384, 64, 1, true},
-                          {385, 67, 13, true},  {97, 67, 383, false}, {385, 33, 5, false}};
   Rng rng{4242};
-  for (const Shape& s : shapes) {
+  for (const kernel_cases::TokenDenseShape& s : kernel_cases::kTokenDenseModelShapes) {
     const std::string what = "T " + std::to_string(s.T) + ", C " + std::to_string(s.C) + ", O " + std::to_string(s.O) +
-                             (s.res ? ", residual" : ", relu");
+                             (s.residual ? ", residual" : ", relu");
     std::vector<float> w(std::size_t(s.O) * s.T), bias(std::size_t(s.O));
     rng.fill(w.data(), w.size(), -0.2f, 0.2f);
     rng.fill(bias.data(), bias.size(), -1.0f, 1.0f);
@@ -137,15 +132,15 @@ TEST_CASE("kernels: token_dense on the blendshape network's shapes") {
     Buf res(std::size_t(s.O) * s.C, std::numeric_limits<float>::quiet_NaN());
     rng.fill(x.data(), x.size(), -2.0f, 2.0f);
     rng.fill(res.data(), res.size(), -2.0f, 2.0f);
-    const Activation act = s.res ? Activation::none : Activation::relu;
-    const fk::Epilogue e{nullptr, s.res ? res.data() : nullptr, s.C, act};
+    const Activation act = s.residual ? Activation::none : Activation::relu;
+    const fk::Epilogue e{nullptr, s.residual ? res.data() : nullptr, s.C, act};
     const fk::Conv2dGeometry g = fk::token_dense_geometry(s.T, s.C, s.O);
     Buf want(std::size_t(s.O) * s.C, kSentinel);
-    fk::select_f32_token_dense<facekit::scalar_arch>(act, s.res)(g, x.data(), packed.data(), e, want.data());
+    fk::select_f32_token_dense<facekit::scalar_arch>(act, s.residual)(g, x.data(), packed.data(), e, want.data());
     for_each_simd_arch([&](auto arch) {
       using A = decltype(arch);
       Buf got(std::size_t(s.O) * s.C, kSentinel);
-      fk::select_f32_token_dense<A>(act, s.res)(g, x.data(), packed.data(), e, got.data());
+      fk::select_f32_token_dense<A>(act, s.residual)(g, x.data(), packed.data(), e, got.data());
       const std::string m = compare(got.data(), want.data(), want.size(), 1e-5);
       CHECK_MESSAGE(m.empty(), std::string(A::name()) << " vs reference, " << what << ": " << m);
       CHECK_MESSAGE(got.slack_intact(kSentinel), std::string(A::name()) << " wrote past the output, " << what);
@@ -154,10 +149,9 @@ TEST_CASE("kernels: token_dense on the blendshape network's shapes") {
 }
 
 TEST_CASE("kernels: layer_norm (SIMD vs reference vs direct formula)") {
-  const int Cs[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 64, 65, 100};
   Rng rng{777};
-  for (int C : Cs)
-    for (int rows : {1, 3, 97}) {
+  for (int C : kernel_cases::kLayerNormChannels)
+    for (int rows : kernel_cases::kLayerNormRows) {
       const std::size_t n = std::size_t(rows) * C;
       Buf x(n, std::numeric_limits<float>::quiet_NaN());
       // An offset well above the spread: the x*g - mean*g form must still cancel accurately.

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "alloc_counter.hpp"
+#include "crop_cases.hpp"
 #include "facekit/image/geometry.hpp"
 #include "facekit/image/image.hpp"
 #include "facekit/image/image_to_tensor.hpp"
@@ -30,50 +31,11 @@ using nlohmann::json;
 
 namespace {
 
-json crop_cases() {
-  std::ifstream in(test_util::source_path("tests/data/crops/cases.json"));
-  REQUIRE_MESSAGE(in.good(), "missing tests/data/crops/cases.json (run tests/gen/make_crop_golden.py)");
-  return json::parse(in);
-}
-
-RotatedRect roi_of(const json& c) {
-  const json& r = c.at("roi");
-  return {r.at("cx").get<float>(), r.at("cy").get<float>(), r.at("w").get<float>(), r.at("h").get<float>(),
-          r.at("angle_rad").get<float>()};
-}
-
-BorderMode border_of(const json& c) {
-  return c.at("border").get<std::string>() == "zero" ? BorderMode::zero : BorderMode::replicate;
-}
-
-// The pattern of make_crop_golden.py synthetic_image().
-Image synthetic(int w, int h) {
-  Image img(w, h);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      for (int c = 0; c < 3; ++c) {
-        const uint32_t v = uint32_t(x) * 2654435761u + uint32_t(y) * 40503u + uint32_t(c) * 977u;
-        img.pixels[(std::size_t(y) * std::size_t(w) + std::size_t(x)) * 3 + std::size_t(c)] = uint8_t((v >> 13) & 255);
-      }
-  return img;
-}
-
-// The same pixels as another format, with `pad` spare bytes at the end of each row.
-std::vector<uint8_t> convert(const Image& img, PixelFormat f, int pad) {
-  const int cn = channels_of(f);
-  const std::size_t stride = std::size_t(img.width * cn + pad);
-  std::vector<uint8_t> out(stride * std::size_t(img.height), 0xEE);
-  for (int y = 0; y < img.height; ++y)
-    for (int x = 0; x < img.width; ++x) {
-      const uint8_t* s = img.pixels.data() + (std::size_t(y) * std::size_t(img.width) + std::size_t(x)) * 3;
-      uint8_t* d = out.data() + std::size_t(y) * stride + std::size_t(x * cn);
-      d[0] = f == PixelFormat::bgr8 ? s[2] : s[0];
-      d[1] = s[1];
-      d[2] = f == PixelFormat::bgr8 ? s[0] : s[2];
-      if (cn == 4) d[3] = uint8_t(x * 7 + y);  // alpha must be ignored
-    }
-  return out;
-}
+using crop_data::border_of;
+using crop_data::convert;
+using crop_data::crop_cases;
+using crop_data::roi_of;
+using crop_data::synthetic;
 
 std::size_t differing(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
   std::size_t n = a.size() == b.size() ? 0 : std::max(a.size(), b.size());
@@ -428,8 +390,8 @@ TEST_CASE("warp: SIMD and scalar paths give identical bytes on awkward cases") {
   // sanitizer build catches any over-read) and redoes off-image neighbours with the scalar
   // border rules. Cover odd sizes, 1-pixel images, rotations, ROIs partly and wholly outside,
   // every pixel format, padded rows and chunk remainders, against the scalar reference.
-  const std::array<int, 2> sizes[] = {{1, 1}, {2, 1}, {1, 3}, {2, 2}, {5, 3}, {37, 23}, {130, 67}};
-  const std::array<int, 2> outs[] = {{1, 1}, {7, 5}, {67, 3}, {200, 2}, {33, 17}};
+  const auto& sizes = crop_data::kAwkwardImageSizes;
+  const auto& outs = crop_data::kAwkwardOutputSizes;
   const PixelFormat formats[] = {PixelFormat::rgb8, PixelFormat::bgr8, PixelFormat::rgba8, PixelFormat::rgb8};
   const int pads[] = {0, 0, 0, 5};
   float lut[256];
@@ -438,15 +400,7 @@ TEST_CASE("warp: SIMD and scalar paths give identical bytes on awkward cases") {
   for (const auto& sz : sizes) {
     const int iw = sz[0], ih = sz[1];
     const Image img = synthetic(iw, ih);
-    const float w = float(iw), h = float(ih);
-    const RotatedRect rois[] = {
-        {w * 0.5f, h * 0.5f, w, h, 0.0f},                         // the whole image, affine
-        {w * 0.4f, h * 0.6f, w * 0.7f, h * 0.5f, 0.6f},           // rotated, inside
-        {w * 0.5f, h * 0.5f, w * 1.6f, h * 1.3f, -2.2f},          // rotated, larger than the image
-        {w * 0.9f, h * 0.1f, w * 0.8f, h * 0.9f, 0.3f},           // partly outside
-        {-w * 2.0f, h * 3.0f, w * 0.5f + 1, h * 0.5f + 1, 1.0f},  // wholly outside
-        {w * 0.5f, h * 0.5f, 0.7f, 0.4f, 0.1f},                   // smaller than a pixel
-    };
+    const std::vector<RotatedRect> rois = crop_data::awkward_rois(iw, ih);
     for (int f = 0; f < 4; ++f) {
       const std::vector<uint8_t> px = convert(img, formats[f], pads[f]);
       const ImageView v{px.data(), iw, ih, std::ptrdiff_t(iw * channels_of(formats[f]) + pads[f]), formats[f]};

@@ -102,7 +102,9 @@ TEST_CASE("opencl: an OpenCL device that does not exist is a clear error, or the
   CHECK(std::string(cpu->backend_name()).rfind("cpu", 0) == 0);
 }
 
-TEST_CASE("opencl: one detect() after another allocates nothing on the host") {
+// PoCL mallocs inside every clEnqueue* call (its command nodes; ~10 per run): no caller can avoid
+// that, so these tests count facekit's own allocations, all of which are C++ (operator new).
+TEST_CASE("opencl: one detect() after another allocates nothing on the host (facekit's own allocations)") {
   facekit::FaceDetector det = [] {
     auto d = facekit::FaceDetector::create_from_file(
         test_util::weights_path("face_detector.fkm"),
@@ -115,7 +117,7 @@ TEST_CASE("opencl: one detect() after another allocates nothing on the host") {
   facekit::FaceDetectorResult r;
   REQUIRE(det.detect(img->view(), r));
   facekit::Status st;
-  const long allocations = alloc_counter::count([&] { return det.detect(img->view(), r); }, &st);
+  const long allocations = alloc_counter::count_new([&] { return det.detect(img->view(), r); }, &st);
   REQUIRE_MESSAGE(st, st.message());
   CHECK(allocations == 0);
   CHECK(r.detections.size() == 1);

@@ -2,7 +2,11 @@
 // it in front of every ClSource.
 //
 // The fused activation matches kernels/common.hpp's (Activation: 0 none, 1 relu, 2 relu6, 3 prelu
-// with one alpha per channel); fk_load16 / fk_store16 move a packed tile's 16 channels.
+// with one alpha per channel); fk_load16 / fk_store16 move a packed tile's 16 channels. fk_div and fk_sqrt round as IEEE float32 does (OpenCL only asks
+// 2.5 and 3 ulp of them): on a device with doubles they go through double, whose correctly
+// rounded result rounds to the correctly rounded float (53 >= 2 * 24 + 2 bits); without doubles
+// they are the device's own. Kernels that must match the CPU's rounding (a layer norm of near-equal
+// values magnifies it) use them.
 #pragma once
 
 namespace facekit {
@@ -42,6 +46,14 @@ inline void fk_store16(float16 v, __global float* p, int n) {
   vstore16(v, 0, t);
   for (int j = 0; j < n; ++j) p[j] = t[j];
 }
+#ifdef cl_khr_fp64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+inline float fk_div(float a, float b) { return (float)((double)a / (double)b); }
+inline float fk_sqrt(float a) { return (float)sqrt((double)a); }
+#else
+inline float fk_div(float a, float b) { return a / b; }
+inline float fk_sqrt(float a) { return sqrt(a); }
+#endif
 )CLC";
 
 }  // namespace opencl

@@ -7,16 +7,17 @@
 #pragma once
 
 #include <cstring>
-#include <type_traits>
 
 #include "../ops/cpu_step.hpp"
 #include "../ops/op_table.hpp"
 #include "cl_step.hpp"
 #include "ops/conv.hpp"
 #include "ops/elementwise.hpp"
+#include "ops/mixer.hpp"
 #include "ops/pool.hpp"
 #include "ops/resize.hpp"
 #include "ops/shape.hpp"
+#include "ops/spatial.hpp"
 
 namespace facekit {
 namespace opencl {
@@ -39,17 +40,9 @@ Status validate_into(const Model& m, const OpInfo& op, ClOpArgs* out) {
   return Status::ok();
 }
 
-// TEMPORARY while the op definitions are being written: an op without one fails at run time.
-template <OpType T, class = void>
-struct has_cl_def : std::false_type {};
-template <OpType T>
-struct has_cl_def<T, std::void_t<decltype(sizeof(ClOpDef<T>))>> : std::true_type {};
-
 template <OpType T>
 void prepare_step(ClStepBuilder& b, const ClOpArgs& args) {
-  if constexpr (!has_cl_def<T>::value && !ops::OpDef<T>::kAliasesInput) {
-    b.fail(Status::error("no OpenCL kernel for this op yet"));
-  } else if constexpr (!ops::OpDef<T>::kAliasesInput) {
+  if constexpr (!ops::OpDef<T>::kAliasesInput) {
     typename ops::OpDef<T>::Args a;
     std::memcpy(&a, args.bytes, sizeof a);
     ClOpDef<T>::prepare(b, a);

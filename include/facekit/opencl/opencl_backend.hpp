@@ -22,6 +22,7 @@
 #include "../runtime/activation_plan.hpp"
 #include "../runtime/backend.hpp"
 #include "cl_api.hpp"
+#include "cl_crop.hpp"
 #include "cl_device.hpp"
 #include "cl_op_table.hpp"
 #include "cl_step.hpp"
@@ -67,6 +68,7 @@ class ClSession final : public BackendSession {
   std::vector<ClLaunch> launches_;
   std::vector<std::vector<float>> host_inputs_, host_outputs_;
   std::vector<bool> on_device_;  // input i was written on the device (crop) since the last run
+  ClDeviceCrop crop_;            // crop_input's kernel and image buffer
 };
 
 class ClProgram final : public BackendProgram {
@@ -152,12 +154,17 @@ inline Expected<std::unique_ptr<BackendSession>> ClSession::create(std::shared_p
 }
 
 inline Status ClSession::crop_input(int i, const ImageView& image, const ImageCrop& crop) {
-  // The crop on the host, uploaded by run() (the device crop replaces this).
   const TensorInfo& t = input_info(i);
   if (t.rank != 4 || t.dims[0] != 1 || t.dims[3] != 3)
     return Status::error("crop_input: input %d '%s' is not an image tensor [1, H, W, 3]", i, t.name);
-  return crop_to_tensor(image, crop.roi, t.dims[2], t.dims[1], crop.border, crop.range_min, crop.range_max,
-                        input(i));
+  ClDevice& dev = program_->device();
+  if (!ClDeviceCrop::supported(dev))  // no doubles: the host crop, uploaded by run()
+    return crop_to_tensor(image, crop.roi, t.dims[2], t.dims[1], crop.border, crop.range_min, crop.range_max,
+                          input(i));
+  const std::size_t at = program_->plan_.offsets[model().inputs()[std::size_t(i)]] / sizeof(float);
+  FACEKIT_RETURN_IF_ERROR(crop_.run(dev, queue_, arena_, at, image, crop, t.dims[2], t.dims[1]));
+  on_device_[std::size_t(i)] = true;
+  return Status::ok();
 }
 
 inline Status ClSession::run() noexcept { return run_on(queue_, nullptr); }
