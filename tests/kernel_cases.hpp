@@ -300,6 +300,8 @@ inline const std::vector<DepthToSpaceCase>& depth_to_space_cases() {
   static const std::vector<DepthToSpaceCase> cases = {
       {1, 1, 1, 2}, {3, 2, 3, 2}, {2, 5, 17, 2}, {4, 3, 1, 3}, {24, 24, 16, 2}};
   return cases;
+}
+
 /// The blendshape network's token_dense (tests/test_blendshapes_kernels.cpp runs every
 /// combination; the OpenCL tests a walk through them): tokens, channels across the vector widths
 /// and the tile, outputs leaving partial row blocks and packed tiles.

@@ -104,7 +104,7 @@ static void check_detector_goldens(facekit::Delegate delegate) {
       ++faces_total;
     }
   }
-  MESSAGE("detector on " << detector->backend_name() << " vs MediaPipe: " << faces_total << " faces, worst IoU " << worst_iou
+  MESSAGE("detector on " << std::string(detector->backend_name()) << " vs MediaPipe: " << faces_total << " faces, worst IoU " << worst_iou
                                     << ", worst keypoint error " << worst_kp << " box widths, worst score error "
                                     << worst_score);
   CHECK(faces_total >= 10);

@@ -120,7 +120,7 @@ static void check_full_goldens(facekit::Delegate delegate) {
     }
   }
   CHECK(faces >= 10);
-  MESSAGE("end to end on " << lm.backend_name() << ", " << faces << " faces: worst blendshape diff " << worst_bs << " (" << worst_bs_at
+  MESSAGE("end to end on " << std::string(lm.backend_name()) << ", " << faces << " faces: worst blendshape diff " << worst_bs << " (" << worst_bs_at
                          << "); matrix " << worst_m.describe());
 }
 

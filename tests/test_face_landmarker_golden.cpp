@@ -95,7 +95,7 @@ static void check_landmarker_goldens(facekit::Delegate delegate) {
     CHECK(faces_total >= 10);
     // Far below the bar: both pipelines replay MediaPipe up to the networks' last bits.
     CHECK(worst_nme <= 0.0005);
-    MESSAGE(name << " on " << lm->backend_name() << ": " << faces_total << " faces, NME mean " << (faces_total ? sum_nme / faces_total : 0) * 100
+    MESSAGE(name << " on " << std::string(lm->backend_name()) << ": " << faces_total << " faces, NME mean " << (faces_total ? sum_nme / faces_total : 0) * 100
                                              << "% max " << worst_nme * 100 << "% IOD (" << worst_image
                                              << "), max point error " << worst_px << " px, max |dz| " << worst_z);
   }
