@@ -7,7 +7,6 @@
 // rounding; the worst differences seen are reported too.
 #include <doctest/doctest.h>
 
-#include <dirent.h>
 
 #include <algorithm>
 #include <cmath>

@@ -7,7 +7,6 @@
 //  * the converter rejects geometry files that are not what the pose solver expects.
 #include <doctest/doctest.h>
 
-#include <dirent.h>
 
 #include <algorithm>
 #include <array>

@@ -3,13 +3,13 @@
 // missing input fails the test with the command that brings it.
 #pragma once
 
-#include <dirent.h>
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -41,13 +41,11 @@ inline std::vector<uint8_t> read_original_model(const std::string& name) {
 inline std::vector<std::string> golden_files() {
   std::vector<std::string> out;
   const std::string dir = data_path("golden");
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      const std::string n = e->d_name;
-      if (n.size() > 5 && n.compare(n.size() - 5, 5, ".json") == 0) out.push_back(dir + "/" + n);
-    }
-    closedir(d);
-  }
+  // Not readdir(): a 32-bit program under qemu-user gets EOVERFLOW from it on ext4 (64-bit
+  // directory cookies) unless built with _FILE_OFFSET_BITS=64; libstdc++'s iterator is.
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().extension() == ".json") out.push_back(dir + "/" + e.path().filename().string());
   std::sort(out.begin(), out.end());
   REQUIRE_MESSAGE(!out.empty(), dir << " holds no golden files: python3 tests/gen/make_mediapipe_golden.py makes them");
   return out;

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #ifndef FACEKIT_ASSERT
 #include <cassert>
@@ -54,6 +55,19 @@ constexpr std::size_t float_lanes() noexcept {
   if constexpr (!std::is_same<Arch, scalar_arch>::value) return xsimd::batch<float, Arch>::size;
 #endif
   return 1;
+}
+
+/// True when Arch has SIMD vectors of T. xsimd 8.1 declares `double` on 32-bit NEON with an empty
+/// placeholder register (batch<double, neon>::size == 0), so the register's size is checked too.
+template <class T, class Arch>
+constexpr bool has_simd_vectors() noexcept {
+#if FACEKIT_HAS_SIMD
+  if constexpr (!std::is_same<Arch, scalar_arch>::value) {
+    if constexpr (xsimd::types::has_simd_register<T, Arch>::value)
+      return sizeof(typename xsimd::types::simd_register<T, Arch>::register_type) >= 2 * sizeof(T);
+  }
+#endif
+  return false;
 }
 
 /// Weights are packed in tiles of this many output channels (64 bytes: one AVX-512 register,

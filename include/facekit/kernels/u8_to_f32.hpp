@@ -37,11 +37,7 @@ inline void u8_to_f32_table(float scale, float offset, float lut[256]) noexcept 
 /// True when Arch converts in SIMD lanes (it needs int32 and float lanes).
 template <class Arch>
 constexpr bool u8_to_f32_has_simd() noexcept {
-#if FACEKIT_HAS_SIMD
-  if constexpr (!std::is_same<Arch, scalar_arch>::value)
-    return xsimd::has_simd_register<int32_t, Arch>::value && xsimd::has_simd_register<float, Arch>::value;
-#endif
-  return false;
+  return has_simd_vectors<int32_t, Arch>() && has_simd_vectors<float, Arch>();
 }
 
 #if FACEKIT_HAS_SIMD

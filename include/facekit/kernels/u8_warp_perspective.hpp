@@ -175,22 +175,15 @@ void u8_warp_block_row(const WarpPerspectiveGeometry& g, const uint8_t* x, const
 /// True when Arch computes the source positions in double lanes.
 template <class Arch>
 constexpr bool warp_coords_have_simd() noexcept {
-#if FACEKIT_HAS_SIMD
-  if constexpr (!std::is_same<Arch, scalar_arch>::value) return xsimd::has_simd_register<double, Arch>::value;
-#endif
-  return false;
+  return has_simd_vectors<double, Arch>();
 }
 
 /// True when Arch samples in SIMD lanes (it needs int32, int64, float and double lanes; e.g.
 /// 32-bit NEON has no double lanes and takes the scalar path).
 template <class Arch>
 constexpr bool u8_warp_perspective_has_simd() noexcept {
-#if FACEKIT_HAS_SIMD
-  if constexpr (!std::is_same<Arch, scalar_arch>::value)
-    return xsimd::has_simd_register<int32_t, Arch>::value && xsimd::has_simd_register<int64_t, Arch>::value &&
-           xsimd::has_simd_register<float, Arch>::value && xsimd::has_simd_register<double, Arch>::value;
-#endif
-  return false;
+  return has_simd_vectors<int32_t, Arch>() && has_simd_vectors<int64_t, Arch>() && has_simd_vectors<float, Arch>() &&
+         has_simd_vectors<double, Arch>();
 }
 
 #if FACEKIT_HAS_SIMD
