@@ -37,22 +37,23 @@ struct ClDeviceInfo {
 
 namespace detail {
 
-inline std::string platform_string(cl_platform_id p, cl_platform_info what) {
+/// A string property of an OpenCL object: `get(size, value, size_ret)` wraps clGet*Info.
+template <class Get>
+std::string info_string(Get get) {
   std::size_t n = 0;
-  if (clGetPlatformInfo(p, what, 0, nullptr, &n) != CL_SUCCESS || n == 0) return {};
+  if (get(0, nullptr, &n) != CL_SUCCESS || n == 0) return {};
   std::string s(n, '\0');
-  clGetPlatformInfo(p, what, n, &s[0], nullptr);
+  get(n, &s[0], nullptr);
   s.resize(s.find('\0') == std::string::npos ? s.size() : s.find('\0'));
   return s;
 }
 
+inline std::string platform_string(cl_platform_id p, cl_platform_info what) {
+  return info_string([&](std::size_t n, void* v, std::size_t* r) { return clGetPlatformInfo(p, what, n, v, r); });
+}
+
 inline std::string device_string(cl_device_id d, cl_device_info what) {
-  std::size_t n = 0;
-  if (clGetDeviceInfo(d, what, 0, nullptr, &n) != CL_SUCCESS || n == 0) return {};
-  std::string s(n, '\0');
-  clGetDeviceInfo(d, what, n, &s[0], nullptr);
-  s.resize(s.find('\0') == std::string::npos ? s.size() : s.find('\0'));
-  return s;
+  return info_string([&](std::size_t n, void* v, std::size_t* r) { return clGetDeviceInfo(d, what, n, v, r); });
 }
 
 inline Status platforms(std::vector<cl_platform_id>* out) {
