@@ -81,10 +81,10 @@ std::string parse_device(const std::string& flag, Options* opt, bool use_env = t
     opt->delegate = facekit::Delegate::cpu;
     return {};
   }
-  int p = 0, d = 0;
-  char extra = 0;
-  const bool ok = v == "opencl" || std::sscanf(v.c_str(), "opencl:%d:%d%c", &p, &d, &extra) == 2 ||
-                  (std::sscanf(v.c_str(), "opencl:%d%c", &p, &extra) == 1 && (d = 0, true));
+  // opencl, opencl:P or opencl:P:D (device 0 by default), nothing after.
+  int p = 0, d = 0, end = -1;
+  const bool ok = v == "opencl" || (std::sscanf(v.c_str(), "opencl:%d%n:%d%n", &p, &end, &d, &end) >= 1 &&
+                                    end == int(v.size()));
   if (!ok || p < 0 || d < 0)
     return std::string(from) + ": '" + v + "' is not cpu, opencl or opencl:PLATFORM:DEVICE (facekit devices lists them)";
   opt->delegate = facekit::Delegate::opencl;

@@ -27,7 +27,7 @@ struct ClSource {
 
 struct ClDeviceInfo {
   int platform = 0, device = 0;
-  std::string platform_name, device_name, version, driver;
+  std::string platform_name, device_name, version;
   cl_device_type type = 0;
   cl_uint compute_units = 0;
   std::size_t max_work_group_size = 0;
@@ -88,7 +88,6 @@ inline ClDeviceInfo describe(int pi, int di, cl_platform_id p, cl_device_id d) {
   info.platform_name = platform_string(p, CL_PLATFORM_NAME);
   info.device_name = device_string(d, CL_DEVICE_NAME);
   info.version = device_string(d, CL_DEVICE_VERSION);
-  info.driver = device_string(d, CL_DRIVER_VERSION);
   clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof info.type, &info.type, nullptr);
   clGetDeviceInfo(d, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof info.compute_units, &info.compute_units, nullptr);
   clGetDeviceInfo(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof info.max_work_group_size, &info.max_work_group_size,

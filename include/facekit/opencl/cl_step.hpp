@@ -58,10 +58,8 @@ class ClKernelArgs {
   /// A scalar or small struct argument (cl_int, cl_float, ...).
   template <class T>
   ClKernelArgs& value(const T& v);
-  /// A raw buffer and element offset (scratch buffers from ClStepBuilder::scratch()).
+  /// A raw buffer and element offset.
   ClKernelArgs& buffer(cl_mem mem, cl_int offset);
-  /// `bytes` of __local memory.
-  ClKernelArgs& local(std::size_t bytes);
   cl_kernel kernel() const noexcept { return kernel_; }
 
  private:
@@ -77,8 +75,8 @@ class ClKernelArgs {
 class ClStepBuilder {
  public:
   ClStepBuilder(ClDevice& device, const Model& model, const ClTensorMap& map, std::vector<ClLaunch>* launches,
-                std::vector<cl_kernel>* kernels, std::vector<cl_mem>* scratch)
-      : device_(device), model_(model), map_(map), launches_(launches), kernels_(kernels), scratch_(scratch) {}
+                std::vector<cl_kernel>* kernels)
+      : device_(device), model_(model), map_(map), launches_(launches), kernels_(kernels) {}
 
   /// Starts an op; the session calls it before the op's prepare().
   void begin(const OpInfo& op, int op_index) {
@@ -136,19 +134,6 @@ class ClStepBuilder {
     launches_->push_back(l);
   }
 
-  /// A device buffer of `bytes` owned by the session (e.g. partial sums between two kernels).
-  cl_mem scratch(std::size_t bytes) {
-    if (!status_) return nullptr;
-    cl_int e = CL_SUCCESS;
-    cl_mem m = clCreateBuffer(device_.context(), CL_MEM_READ_WRITE, bytes ? bytes : 4, nullptr, &e);
-    if (e != CL_SUCCESS) {
-      fail(cl_error("clCreateBuffer", e));
-      return nullptr;
-    }
-    scratch_->push_back(m);
-    return m;
-  }
-
   /// Records an error (the first one is kept), prefixed with the op.
   void fail(Status s) {
     if (status_) status_ = s.prefix(std::string("opencl op ") + (op_ ? op_->name : "?") + " (" +
@@ -163,7 +148,6 @@ class ClStepBuilder {
   ClTensorMap map_;
   std::vector<ClLaunch>* launches_;
   std::vector<cl_kernel>* kernels_;
-  std::vector<cl_mem>* scratch_;
   const OpInfo* op_ = nullptr;
   int op_index_ = 0;
   Status status_;
@@ -199,11 +183,6 @@ ClKernelArgs& ClKernelArgs::value(const T& v) {
 inline ClKernelArgs& ClKernelArgs::buffer(cl_mem mem, cl_int offset) {
   set(sizeof(cl_mem), &mem);
   set(sizeof(cl_int), &offset);
-  return *this;
-}
-
-inline ClKernelArgs& ClKernelArgs::local(std::size_t bytes) {
-  set(bytes, nullptr);
   return *this;
 }
 

@@ -37,7 +37,6 @@ class ClSession final : public BackendSession {
   ~ClSession() override {
     if (profiling_queue_) clReleaseCommandQueue(profiling_queue_);
     for (cl_kernel k : kernels_) clReleaseKernel(k);
-    for (cl_mem m : scratch_) clReleaseMemObject(m);
     if (arena_) clReleaseMemObject(arena_);
     if (queue_) clReleaseCommandQueue(queue_);
   }
@@ -53,8 +52,6 @@ class ClSession final : public BackendSession {
   const float* output(int i) noexcept override { return host_outputs_[std::size_t(i)].data(); }
   Status run_profiled(double* seconds) noexcept override;
 
-  const std::vector<ClLaunch>& launches() const noexcept { return launches_; }
-
  private:
   explicit ClSession(std::shared_ptr<const ClProgram> program);
   /// run() on `queue`; with `seconds`, each launch is timed by its profiling event.
@@ -64,7 +61,6 @@ class ClSession final : public BackendSession {
   cl_command_queue profiling_queue_ = nullptr;  // made on the first run_profiled()
   cl_mem arena_ = nullptr;
   std::vector<cl_kernel> kernels_;
-  std::vector<cl_mem> scratch_;
   std::vector<ClLaunch> launches_;
   std::vector<std::vector<float>> host_inputs_, host_outputs_;
   std::vector<bool> on_device_;  // input i was written on the device (crop) since the last run
@@ -141,7 +137,7 @@ inline Expected<std::unique_ptr<BackendSession>> ClSession::create(std::shared_p
   s->arena_ = clCreateBuffer(dev.context(), CL_MEM_READ_WRITE, p.plan_.arena_size ? p.plan_.arena_size : 4, nullptr, &e);
   FACEKIT_CL_CHECK(e);
   const ClTensorMap map{s->arena_, p.constants_, p.plan_.offsets.data(), p.const_offsets_.data()};
-  ClStepBuilder b(dev, m, map, &s->launches_, &s->kernels_, &s->scratch_);
+  ClStepBuilder b(dev, m, map, &s->launches_, &s->kernels_);
   for (std::size_t i = 0; i < p.ops_.size(); ++i) {
     b.begin(m.ops()[i], int(i));
     prepare_step(b, p.ops_[i]);
@@ -154,15 +150,13 @@ inline Expected<std::unique_ptr<BackendSession>> ClSession::create(std::shared_p
 }
 
 inline Status ClSession::crop_input(int i, const ImageView& image, const ImageCrop& crop) {
-  const TensorInfo& t = input_info(i);
-  if (t.rank != 4 || t.dims[0] != 1 || t.dims[3] != 3)
-    return Status::error("crop_input: input %d '%s' is not an image tensor [1, H, W, 3]", i, t.name);
+  int w = 0, h = 0;
+  FACEKIT_RETURN_IF_ERROR(image_input_size(i, &w, &h));
   ClDevice& dev = program_->device();
   if (!ClDeviceCrop::supported(dev))  // no doubles: the host crop, uploaded by run()
-    return crop_to_tensor(image, crop.roi, t.dims[2], t.dims[1], crop.border, crop.range_min, crop.range_max,
-                          input(i));
+    return crop_to_tensor(image, crop.roi, w, h, crop.border, crop.range_min, crop.range_max, input(i));
   const std::size_t at = program_->plan_.offsets[model().inputs()[std::size_t(i)]] / sizeof(float);
-  FACEKIT_RETURN_IF_ERROR(crop_.run(dev, queue_, arena_, at, image, crop, t.dims[2], t.dims[1]));
+  FACEKIT_RETURN_IF_ERROR(crop_.run(dev, queue_, arena_, at, image, crop, w, h));
   on_device_[std::size_t(i)] = true;
   return Status::ok();
 }
@@ -176,6 +170,7 @@ inline Status ClSession::run_profiled(double* seconds) noexcept {
     profiling_queue_ = clCreateCommandQueue(dev.context(), dev.id(), CL_QUEUE_PROFILING_ENABLE, &e);
     FACEKIT_CL_CHECK(e);
   }
+  FACEKIT_CL_CHECK(clFinish(queue_));  // a device crop was enqueued there: finish it first
   return run_on(profiling_queue_, seconds);
 }
 

@@ -57,17 +57,6 @@ inline Status validate_op(const Model& m, const OpInfo& op) {
   return Status::error("op %s: unknown op type %u", op.name, unsigned(op.type));
 }
 
-/// A prepared step's arithmetic per run (OpDef::flops), for profiles.
-inline double step_flops(const CpuStep& s) noexcept {
-  switch (s.type) {
-#define FACEKIT_OP_FLOPS(name, code, P) \
-  case OpType::name: return OpDef<OpType::name>::flops(s.args_as<OpDef<OpType::name>::Args>());
-    FACEKIT_OPS(FACEKIT_OP_FLOPS)
-#undef FACEKIT_OP_FLOPS
-  }
-  return 0.0;
-}
-
 /// An op's arithmetic per run (OpDef::flops; 0 for an op that does not validate), for profiles
 /// of any backend.
 inline double op_flops(const Model& m, const OpInfo& op) {

@@ -74,6 +74,15 @@ class BackendSession {
   const TensorInfo& output_info(int i) const noexcept { return model_->tensor(model_->outputs()[std::size_t(i)]); }
 
  protected:
+  /// crop_input's check: input `i` must be an image tensor [1, H, W, 3]; its width and height.
+  Status image_input_size(int i, int* w, int* h) const {
+    const TensorInfo& t = input_info(i);
+    if (t.rank != 4 || t.dims[0] != 1 || t.dims[3] != 3)
+      return Status::error("crop_input: input %d '%s' is not an image tensor [1, H, W, 3]", i, t.name);
+    *w = t.dims[2];
+    *h = t.dims[1];
+    return Status::ok();
+  }
   explicit BackendSession(const Model* model) noexcept : model_(model) {}
   BackendSession(const BackendSession&) = default;
   BackendSession& operator=(const BackendSession&) = default;

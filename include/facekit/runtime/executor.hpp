@@ -107,11 +107,9 @@ class Session final : public BackendSession {
     return const_cast<float*>(tensor_ptr(program_->model().inputs()[std::size_t(i)]));
   }
   Status crop_input(int i, const ImageView& image, const ImageCrop& crop) override {
-    const TensorInfo& t = input_info(i);
-    if (t.rank != 4 || t.dims[0] != 1 || t.dims[3] != 3)
-      return Status::error("crop_input: input %d '%s' is not an image tensor [1, H, W, 3]", i, t.name);
-    return program_->crop_(image, crop.roi, t.dims[2], t.dims[1], crop.border, crop.range_min, crop.range_max,
-                           input(i));
+    int w = 0, h = 0;
+    FACEKIT_RETURN_IF_ERROR(image_input_size(i, &w, &h));
+    return program_->crop_(image, crop.roi, w, h, crop.border, crop.range_min, crop.range_max, input(i));
   }
   const float* output(int i) noexcept override { return tensor_ptr(program_->model().outputs()[std::size_t(i)]); }
   /// Any tensor by index (activations live in the arena and hold the last run's values).
