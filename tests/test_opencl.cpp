@@ -10,10 +10,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 
 #include <facekit/face_detector.hpp>
+#include <facekit/face_landmarker.hpp>
 #include <facekit/opencl/opencl_backend.hpp>
 
 #include "alloc_counter.hpp"
@@ -128,6 +130,79 @@ TEST_CASE("opencl: one detect() after another allocates nothing on the host (fac
   REQUIRE_MESSAGE(st, st.message());
   CHECK(allocations == 0);
   CHECK(r.detections.size() == 1);
+}
+
+// The camera image goes to the device once per frame: the detector's letterbox and every face's
+// ROI crop read the pipeline's frame (BackendFrame). Counted where the sessions upload images.
+TEST_CASE("opencl: one detect() or FaceLandmarker frame is one upload of the image (1 and 2 faces, both modes)") {
+  using facekit::opencl::ClSession;
+  const auto& cl = static_cast<const facekit::opencl::ClBackend&>(opencl_test::device());
+  const uint64_t per_frame = facekit::opencl::ClDeviceCrop::supported(cl.device()) ? 1 : 0;  // no fp64: host crops
+  MESSAGE("device crop: " << std::string(per_frame ? "on the device (fp64)" : "no fp64: host crops, no image upload"));
+  auto astro = facekit::load_image(test_util::image_path("skimage_astronaut.png"));
+  REQUIRE_MESSAGE(astro, astro.status().message());
+  // Two copies of the astronaut's head side by side (600 x 300): two faces, a smaller image.
+  facekit::Image two(2 * 300, 300);
+  for (int y = 0; y < 300; ++y)
+    for (int x = 0; x < 600; ++x)
+      std::memcpy(two.pixels.data() + (std::size_t(y) * 600 + std::size_t(x)) * 3,
+                  astro->pixels.data() + (std::size_t(y) * std::size_t(astro->width) + std::size_t(75 + x % 300)) * 3,
+                  3);
+
+  facekit::FaceDetector det = [] {
+    auto d = facekit::FaceDetector::create_from_file(
+        test_util::weights_path("face_detector.fkm"),
+        test_util::on_delegate(facekit::FaceDetectorOptions{}, facekit::Delegate::opencl));
+    REQUIRE_MESSAGE(d, d.status().message());
+    return std::move(*d);
+  }();
+  facekit::FaceDetectorResult dr;
+  for (int k = 0; k < 2; ++k) {
+    const uint64_t before = static_cast<ClSession&>(det.session()).image_uploads();
+    REQUIRE(det.detect(astro->view(), dr));
+    CHECK(static_cast<ClSession&>(det.session()).image_uploads() - before == per_frame);
+  }
+
+  // Sizes 600x300, 512x512 (the device buffer grows), 600x300 again (reused).
+  const facekit::Image* frames[] = {&two, &two, &*astro, &two, &*astro};
+  const std::size_t faces[] = {2, 2, 1, 2, 1};
+  for (facekit::RunningMode mode : {facekit::RunningMode::image, facekit::RunningMode::video}) {
+    for (facekit::FaceMeshModel model : {facekit::FaceMeshModel::v2, facekit::FaceMeshModel::attention}) {
+      CAPTURE(int(mode));
+      CAPTURE(int(model));
+      facekit::FaceLandmarkerOptions o =
+          test_util::on_delegate(facekit::FaceLandmarkerOptions{}, facekit::Delegate::opencl);
+      o.running_mode = mode;
+      o.landmark_model = model;
+      o.num_faces = 2;
+      auto made = facekit::FaceLandmarker::create_from_dir(FACEKIT_WEIGHTS_DIR, o);
+      REQUIRE_MESSAGE(made, made.status().message() << " (run tools/fetch-models.sh)");
+      facekit::FaceLandmarker& lm = *made;
+      REQUIRE(std::string(lm.backend_name()).rfind("opencl", 0) == 0);
+      auto& detector = static_cast<ClSession&>(lm.detector().session());
+      auto& mesh = static_cast<ClSession&>(lm.landmark_session());
+      const auto& frame = static_cast<const facekit::opencl::ClFrame&>(lm.frame());
+      facekit::FaceLandmarkerResult r;
+      int tracked_frames = 0;
+      for (int k = 0; k < 5; ++k) {
+        CAPTURE(k);
+        const uint64_t before = detector.image_uploads() + mesh.image_uploads(), frame_before = frame.uploads();
+        const bool video = mode == facekit::RunningMode::video;
+        const facekit::Status st =
+            video ? lm.detect_for_video(frames[k]->view(), 33 * k, r) : lm.detect(frames[k]->view(), r);
+        REQUIRE_MESSAGE(st, st.message());
+        // Every face was cropped from the same upload as the detector's letterbox (if it ran). In
+        // video mode the second frame's two faces are tracked (no detector); after the size
+        // changes, the tracked faces may be lost.
+        if (!video || k < 2) CHECK(r.faces.size() == faces[k]);
+        CHECK(detector.image_uploads() + mesh.image_uploads() - before == per_frame);
+        CHECK(frame.uploads() - frame_before == per_frame);
+        tracked_frames += !lm.detector_ran();
+      }
+      // Video: frames with only the mesh crops (both faces tracked) are among them.
+      if (mode == facekit::RunningMode::video) CHECK(tracked_frames > 0);
+    }
+  }
 }
 
 #ifdef FACEKIT_CLI

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -281,15 +282,16 @@ std::shared_ptr<const facekit::Model> image_passthrough_model(int w, int h) {
 }
 
 /// Floats of the device crop (session `s`, whose model is image_passthrough_model) that differ
-/// from crop_to_tensor's bits.
+/// from crop_to_tensor's bits. With `frame`, its image is cropped through it (the frame must hold
+/// `image`); without, `image` on its own.
 std::size_t device_crop_differences(facekit::BackendSession& s, const facekit::ImageView& image,
-                                    const facekit::ImageCrop& crop) {
+                                    const facekit::ImageCrop& crop, facekit::BackendFrame* frame = nullptr) {
   const facekit::TensorInfo& t = s.input_info(0);
   const int w = t.dims[2], h = t.dims[1];
   std::vector<float> want(std::size_t(w) * h * 3);
   REQUIRE(facekit::crop_to_tensor<facekit::scalar_arch>(image, crop.roi, w, h, crop.border, crop.range_min,
                                                         crop.range_max, want.data()));
-  const facekit::Status st = s.crop_input(0, image, crop);
+  const facekit::Status st = frame ? s.crop_input(0, *frame, crop) : s.crop_input(0, image, crop);
   REQUIRE_MESSAGE(st, st.message());
   const facekit::Status rs = s.run();
   REQUIRE_MESSAGE(rs, rs.message());
@@ -383,6 +385,58 @@ TEST_CASE("opencl crop: awkward images and ROIs are bit-identical to crop_to_ten
     }
   }
   MESSAGE("device crop, awkward cases: " << bad << " floats differ in " << crops << " crops");
+}
+
+TEST_CASE("opencl crop: a frame is uploaded once per context and shared by its sessions, bit-identical") {
+  // Two sessions of one backend share its context: the first crop of a frame uploads the image,
+  // the others find it there. A session on a second context of the same device (a ClDevice opened
+  // apart from open_backend's cache) gets its own copy, once per frame too. Images grow and shrink
+  // (the buffers grow once). A host frame's image is uploaded by each crop.
+  using facekit::opencl::ClSession;
+  const facekit::Backend& dev = opencl_test::device();
+  const auto& cl = static_cast<const facekit::opencl::ClBackend&>(dev);
+  const uint64_t up = facekit::opencl::ClDeviceCrop::supported(cl.device()) ? 1 : 0;  // no fp64: host crops
+  int p = 0, d = 0;
+  opencl_test::device_indices(&p, &d);
+  auto second = facekit::opencl::ClDevice::open(p, d);
+  REQUIRE_MESSAGE(second, second.status().message());
+  const facekit::opencl::ClBackend other(std::move(*second));
+  REQUIRE(other.device().context() != cl.device().context());
+  auto a = facekit::make_session(dev, image_passthrough_model(32, 24), dev.name());
+  auto b = facekit::make_session(dev, image_passthrough_model(16, 16), dev.name());
+  auto c = facekit::make_session(other, image_passthrough_model(20, 12), other.name());
+  REQUIRE_MESSAGE(a, a.status().message());
+  REQUIRE_MESSAGE(b, b.status().message());
+  REQUIRE_MESSAGE(c, c.status().message());
+  facekit::BackendSession* sessions[3] = {a->get(), b->get(), c->get()};
+  auto uploads = [&](int k) { return static_cast<ClSession*>(sessions[k])->image_uploads(); };
+  std::unique_ptr<facekit::BackendFrame> frame = dev.new_frame();
+  REQUIRE(frame->delegate() == facekit::Delegate::opencl);
+  const auto& cl_frame = static_cast<const facekit::opencl::ClFrame&>(*frame);
+  const facekit::Image images[3] = {crop_data::synthetic(40, 30), crop_data::synthetic(97, 61),
+                                    crop_data::synthetic(41, 29)};
+  for (const facekit::Image& img : images) {
+    CAPTURE(img.width);
+    frame->set(img.view());
+    const uint64_t before[3] = {uploads(0), uploads(1), uploads(2)}, frame_before = cl_frame.uploads();
+    const facekit::RotatedRect roi{img.width * 0.45f, img.height * 0.55f, img.width * 0.7f, img.height * 0.6f, 0.3f};
+    for (int k : {0, 1, 0, 2, 2, 1}) {
+      CAPTURE(k);
+      const facekit::ImageCrop crop{roi, k == 1 ? facekit::BorderMode::zero : facekit::BorderMode::replicate, -1.0f,
+                                    1.0f};
+      CHECK(device_crop_differences(*sessions[k], img.view(), crop, frame.get()) == 0);
+    }
+    CHECK(uploads(0) - before[0] == up);  // the first crop of the frame on the first context
+    CHECK(uploads(1) - before[1] == 0);   // same context: shared
+    CHECK(uploads(2) - before[2] == up);  // the second context's own copy
+    CHECK(cl_frame.uploads() - frame_before == 2 * up);
+  }
+  // A host frame: each crop uploads into the session's own buffer.
+  const uint64_t before = uploads(0);
+  const facekit::ImageCrop crop{facekit::RotatedRect{20, 15, 30, 20, 0}, facekit::BorderMode::zero, 0.0f, 1.0f};
+  CHECK(device_crop_differences(*sessions[0], images[0].view(), crop) == 0);
+  CHECK(device_crop_differences(*sessions[0], images[0].view(), crop) == 0);
+  CHECK(uploads(0) - before == 2 * up);
 }
 
 TEST_CASE("opencl crop: bad crops are refused with the CPU's messages") {

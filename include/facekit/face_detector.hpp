@@ -57,7 +57,8 @@ class FaceDetector {
         std::move(model), {options.min_detection_confidence, options.min_suppression_threshold, options.max_faces},
         **backend);
     if (!stage) return Status(stage.status()).prefix("FaceDetector");
-    return FaceDetector(options, std::move(*backend), std::move(*stage));
+    std::unique_ptr<BackendFrame> frame = (*backend)->new_frame();
+    return FaceDetector(options, std::move(*backend), std::move(*stage), std::move(frame));
   }
 #ifndef FACEKIT_NO_STDIO
   static Expected<FaceDetector> create_from_file(const std::string& path, const FaceDetectorOptions& options = {}) {
@@ -75,7 +76,10 @@ class FaceDetector {
   }
 
   /// Detects faces; `result` is overwritten (its capacity reused).
-  Status detect(const ImageView& image, FaceDetectorResult& result) { return stage_.run(image, result.detections); }
+  Status detect(const ImageView& image, FaceDetectorResult& result) {
+    frame_->set(image);
+    return stage_.run(*frame_, result.detections);
+  }
   /// Convenience overload that allocates a result.
   Expected<FaceDetectorResult> detect(const ImageView& image) {
     FaceDetectorResult r;
@@ -93,11 +97,13 @@ class FaceDetector {
   const char* backend_name() const noexcept { return backend_->name(); }
 
  private:
-  FaceDetector(const FaceDetectorOptions& options, std::shared_ptr<const Backend> backend, BlazeFaceStage stage)
-      : options_(options), backend_(std::move(backend)), stage_(std::move(stage)) {}
+  FaceDetector(const FaceDetectorOptions& options, std::shared_ptr<const Backend> backend, BlazeFaceStage stage,
+               std::unique_ptr<BackendFrame> frame)
+      : options_(options), backend_(std::move(backend)), stage_(std::move(stage)), frame_(std::move(frame)) {}
   FaceDetectorOptions options_;
   std::shared_ptr<const Backend> backend_;
   BlazeFaceStage stage_;
+  std::unique_ptr<BackendFrame> frame_;  // the image on the backend's device, set per detect()
 };
 
 }  // namespace facekit

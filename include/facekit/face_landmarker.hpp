@@ -216,6 +216,8 @@ class FaceLandmarker {
   /// The landmark model's input size (its crop: 256 x 256 for Face Mesh V2).
   int input_width() const noexcept { return mesh_->input_width(); }
   int input_height() const noexcept { return mesh_->input_height(); }
+  /// The frame the stages crop: the last image, on the networks' device (uploaded once per frame).
+  const BackendFrame& frame() const noexcept { return *frame_; }
   /// The inner detector and the landmark network's session, for tests and benchmarks.
   BlazeFaceStage& detector() noexcept { return detection_->detector(); }
   BackendSession& landmark_session() noexcept { return mesh_->session(); }
@@ -233,10 +235,11 @@ class FaceLandmarker {
   static Status check_options(const FaceLandmarkerOptions& options);
   /// The mesh stage on every candidate, then the optional stages; faces that pass the presence
   /// test go to `result` and, in video mode, to the tracking stage.
-  Status run_faces(const ImageView& image, const std::vector<Candidate>& candidates, FaceLandmarkerResult& result);
+  Status run_faces(const std::vector<Candidate>& candidates, FaceLandmarkerResult& result);
 
   FaceLandmarkerOptions options_;
   std::shared_ptr<const Backend> backend_;
+  std::unique_ptr<BackendFrame> frame_;  // the image every stage crops, set once per frame
   std::unique_ptr<MeshStage> mesh_;
   std::unique_ptr<DetectionStage> detection_;
   std::unique_ptr<TrackingStage> tracking_;  // video mode only
@@ -280,6 +283,8 @@ inline Expected<FaceLandmarker> FaceLandmarker::create(FaceLandmarkerModels mode
   if (!backend) return failed(backend.status(), "FaceLandmarker");
   lm.backend_ = std::move(*backend);
   const Backend& device = *lm.backend_;
+  // One frame for the detector's and the mesh model's crops: on a device, one upload per frame.
+  lm.frame_ = device.new_frame();
 
   // The mesh stage: its model decides the detector's settings and the tracking rules.
   auto mesh = create_mesh_stage(options.landmark_model, std::move(models.landmarks), device);
@@ -313,16 +318,15 @@ inline Expected<FaceLandmarker> FaceLandmarker::create(FaceLandmarkerModels mode
   return lm;
 }
 
-inline Status FaceLandmarker::run_faces(const ImageView& image, const std::vector<Candidate>& candidates,
-                                        FaceLandmarkerResult& result) {
-  const int W = image.width, H = image.height;
+inline Status FaceLandmarker::run_faces(const std::vector<Candidate>& candidates, FaceLandmarkerResult& result) {
+  const int W = frame_->image().width, H = frame_->image().height;
   // Grows only when more faces than ever before are found; the first call reserves a few.
   if (result.faces.capacity() < candidates.size()) result.faces.reserve(std::max<std::size_t>(candidates.size(), 4));
   for (const Candidate& c : candidates) {
     result.faces.emplace_back();
     FaceLandmarks& face = result.faces.back();
     bool present = false;
-    Status st = mesh_->run(image, c.roi, options_.min_face_presence_confidence, &face.presence, face.landmarks.data(),
+    Status st = mesh_->run(*frame_, c.roi, options_.min_face_presence_confidence, &face.presence, face.landmarks.data(),
                            &present);
     if (!st) {
       result.faces.clear();
@@ -361,8 +365,9 @@ inline Status FaceLandmarker::detect(const ImageView& image, FaceLandmarkerResul
                          "(use detect_for_video())");
   FACEKIT_RETURN_IF_ERROR(image.validate());
   detector_ran_ = true;
-  FACEKIT_RETURN_IF_ERROR(detection_->run(image, *mesh_));
-  return run_faces(image, detection_->candidates(), result);
+  frame_->set(image);
+  FACEKIT_RETURN_IF_ERROR(detection_->run(*frame_, *mesh_));
+  return run_faces(detection_->candidates(), result);
 }
 
 inline Status FaceLandmarker::detect_for_video(const ImageView& image, int64_t timestamp_ms,
@@ -381,8 +386,9 @@ inline Status FaceLandmarker::detect_for_video(const ImageView& image, int64_t t
 
   detection_->clear();
   detector_ran_ = tracking_->needs_detection();
-  Status st = detector_ran_ ? detection_->run(image, *mesh_) : Status::ok();
-  if (st) st = run_faces(image, tracking_->associate(detection_->candidates()), result);
+  frame_->set(image);
+  Status st = detector_ran_ ? detection_->run(*frame_, *mesh_) : Status::ok();
+  if (st) st = run_faces(tracking_->associate(detection_->candidates()), result);
   if (!st) reset_tracking();
   return st;
 }

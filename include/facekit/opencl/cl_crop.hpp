@@ -1,21 +1,25 @@
 // facekit/opencl/cl_crop.hpp - MediaPipe's ROI crop of a camera image on the device: what
-// ClSession::crop_input runs. The image's bytes are uploaded as they are (any row stride); the
-// homography is formed on the host exactly as image/image_to_tensor.hpp forms it; a kernel
-// reproduces kernels/u8_warp_perspective.hpp's OpenCV fixed-point warp and the value conversion
-// and writes the float tensor where the network reads it.
+// ClSession::crop_input runs. The frame (ClFrame) holds the image's bytes as they are (any row
+// stride) in device memory; the homography is formed on the host exactly as
+// image/image_to_tensor.hpp forms it; a kernel reproduces kernels/u8_warp_perspective.hpp's OpenCV
+// fixed-point warp and the value conversion and writes the float tensor where the network reads it.
 //
+//   ClFrame frame;                                      // one per pipeline (ClBackend::new_frame)
 //   ClDeviceCrop crop;                                  // one per session
+//   frame.set(image);                                   // per frame
 //   if (ClDeviceCrop::supported(device))                // needs doubles (cl_khr_fp64)
-//     crop.run(device, queue, arena, offset_in_floats, image, roi_crop, out_w, out_h);
+//     crop.run(device, queue, frame, arena, offset_in_floats, roi_crop, out_w, out_h, &uploaded);
 //
 // The source positions are OpenCV's double arithmetic (each product rounded, no contraction,
 // correctly rounded division, rounding half to even), then integers: the tensor is bit-identical
 // to crop_to_tensor's. A device without doubles cannot do that; the session crops on the host.
-// The image buffer grows only for an image larger than any before: nothing is allocated per frame
-// after the first.
+// The image is uploaded once per frame and context, by the first crop that needs it; its buffer
+// grows only for an image larger than any before: nothing is allocated per frame after the first.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <vector>
 
 #include "../image/image_to_tensor.hpp"
 #include "../runtime/backend.hpp"
@@ -94,7 +98,70 @@ __kernel void u8_warp_perspective_to_f32(__global const uchar* img, int in_w, in
 }
 )CLC"};
 
-/// The device crop of one session: its kernel and the device copy of the camera image.
+/// A frame on OpenCL (ClBackend::new_frame makes it): the camera image in device memory, one
+/// buffer per context that crops it. The sessions of one pipeline share a context (they come from
+/// one ClBackend, and opencl::open_backend opens each platform:device once), so the image goes up
+/// once per frame; sessions on another context get their own buffer in the same frame (correct,
+/// just not shared).
+class ClFrame final : public BackendFrame {
+ public:
+  ClFrame() noexcept : BackendFrame(Delegate::opencl) {}
+  ~ClFrame() override {
+    for (Slot& s : slots_)
+      if (s.buffer) clReleaseMemObject(s.buffer);
+  }
+
+  /// The frame's image in `context`'s memory, in *out. The first call after set() on a context
+  /// uploads it through `queue` (blocking: other queues of the context may read it at once, and
+  /// the caller's pixels are not read afterwards) and sets *uploaded; later calls find it there.
+  /// The buffer is made on the first call and grown only for a larger image.
+  Status device_image(cl_context context, cl_command_queue queue, cl_mem* out, bool* uploaded) {
+    *uploaded = false;
+    const ImageView& image = this->image();
+    FACEKIT_RETURN_IF_ERROR(image.validate());
+    Slot* slot = nullptr;
+    for (Slot& s : slots_)
+      if (s.context == context) slot = &s;
+    if (!slot) {  // the first crop on this context: allocates once
+      slots_.push_back(Slot{context, nullptr, 0, 0});
+      slot = &slots_.back();
+    }
+    const std::size_t row = std::size_t(image.width) * std::size_t(image.channels());
+    const std::size_t bytes = std::size_t(image.height - 1) * std::size_t(image.stride) + row;
+    if (bytes > slot->bytes) {
+      if (slot->buffer) clReleaseMemObject(slot->buffer);  // a launch still reading it keeps it alive
+      slot->buffer = nullptr;
+      slot->bytes = 0;
+      slot->serial = 0;
+      cl_int e = CL_SUCCESS;
+      slot->buffer = clCreateBuffer(context, CL_MEM_READ_ONLY, bytes, nullptr, &e);
+      FACEKIT_CL_CHECK(e);
+      slot->bytes = bytes;
+    }
+    if (slot->serial != serial()) {
+      FACEKIT_CL_CHECK(clEnqueueWriteBuffer(queue, slot->buffer, CL_TRUE, 0, bytes, image.data, 0, nullptr, nullptr));
+      slot->serial = serial();
+      ++uploads_;
+      *uploaded = true;
+    }
+    *out = slot->buffer;
+    return Status::ok();
+  }
+  /// Images uploaded so far, over all contexts: one per set() and context that cropped it.
+  uint64_t uploads() const noexcept { return uploads_; }
+
+ private:
+  struct Slot {
+    cl_context context;
+    cl_mem buffer;
+    std::size_t bytes;
+    uint64_t serial;  // the frame's serial() of the image in `buffer`; 0: none yet
+  };
+  std::vector<Slot> slots_;
+  uint64_t uploads_ = 0;
+};
+
+/// The device crop of one session: its kernel.
 class ClDeviceCrop {
  public:
   ClDeviceCrop() = default;
@@ -102,17 +169,18 @@ class ClDeviceCrop {
   ClDeviceCrop& operator=(const ClDeviceCrop&) = delete;
   ~ClDeviceCrop() {
     if (kernel_) clReleaseKernel(kernel_);
-    if (image_) clReleaseMemObject(image_);
   }
 
   /// False when the device cannot reproduce the CPU's crop (no doubles).
   static bool supported(const ClDevice& device) noexcept { return device.info().fp64; }
 
-  /// Writes crop_to_tensor(image, crop.roi, out_w, out_h, crop.border, crop.range_min,
-  /// crop.range_max) into `out` at element `out_offset` (floats), enqueued on `queue`. The image is
-  /// copied before this returns.
-  Status run(ClDevice& device, cl_command_queue queue, cl_mem out, std::size_t out_offset, const ImageView& image,
-             const ImageCrop& crop, int out_w, int out_h) {
+  /// Writes crop_to_tensor(frame.image(), crop.roi, out_w, out_h, crop.border, crop.range_min,
+  /// crop.range_max) into `out` at element `out_offset` (floats), enqueued on `queue`. The frame's
+  /// image is uploaded first if it is not yet on this device (*uploaded then says so).
+  Status run(ClDevice& device, cl_command_queue queue, ClFrame& frame, cl_mem out, std::size_t out_offset,
+             const ImageCrop& crop, int out_w, int out_h, bool* uploaded) {
+    *uploaded = false;
+    const ImageView& image = frame.image();
     FACEKIT_RETURN_IF_ERROR(facekit::detail::check_crop_args(image, crop.roi, out_w, out_h, this));
     float scale = 0, offset = 0;
     FACEKIT_RETURN_IF_ERROR(value_scale_offset(crop.range_min, crop.range_max, &scale, &offset));
@@ -125,18 +193,9 @@ class ClDeviceCrop {
       kernel_ = clCreateKernel(*program, "u8_warp_perspective_to_f32", &e);
       FACEKIT_CL_CHECK(e);
     }
+    cl_mem image_buffer = nullptr;
+    FACEKIT_RETURN_IF_ERROR(frame.device_image(device.context(), queue, &image_buffer, uploaded));
     const int cn = image.channels();
-    const std::size_t bytes = std::size_t(image.height - 1) * std::size_t(image.stride) + std::size_t(image.width) * cn;
-    if (bytes > image_bytes_) {
-      if (image_) clReleaseMemObject(image_);
-      image_bytes_ = 0;
-      cl_int e = CL_SUCCESS;
-      image_ = clCreateBuffer(device.context(), CL_MEM_READ_ONLY, bytes, nullptr, &e);
-      FACEKIT_CL_CHECK(e);
-      image_bytes_ = bytes;
-    }
-    // Blocking: the caller's image need not outlive this call.
-    FACEKIT_CL_CHECK(clEnqueueWriteBuffer(queue, image_, CL_TRUE, 0, bytes, image.data, 0, nullptr, nullptr));
     int r = 0, g = 1, b = 2;
     if (image.format == PixelFormat::bgr8) {
       r = 2;
@@ -146,7 +205,7 @@ class ClDeviceCrop {
     const int bh0 = out_h < 16 ? out_h : 16;
     const int bw0 = 1024 / bh0 < out_w ? 1024 / bh0 : out_w;
     Args a(kernel_);
-    a.set(image_).set(cl_int(image.width)).set(cl_int(image.height)).set(cl_long(image.stride)).set(cl_int(cn));
+    a.set(image_buffer).set(cl_int(image.width)).set(cl_int(image.height)).set(cl_long(image.stride)).set(cl_int(cn));
     a.set(cl_int(r)).set(cl_int(g)).set(cl_int(b)).set(cl_int(crop.border == BorderMode::zero ? 1 : 0));
     for (double v : tr.inverse) a.set(cl_double(v));
     a.set(cl_int(bw0)).set(cl_float(scale)).set(cl_float(offset)).set(out).set(cl_int(out_offset));
@@ -175,8 +234,6 @@ class ClDeviceCrop {
   };
 
   cl_kernel kernel_ = nullptr;
-  cl_mem image_ = nullptr;
-  std::size_t image_bytes_ = 0;
 };
 
 }  // namespace opencl

@@ -8,7 +8,9 @@
 // A session owns one arena buffer laid out by the shared activation plan, its kernels with their
 // arguments set once, and host copies of the inputs and outputs. run() uploads the inputs written
 // through input() (a device crop writes its input in place), enqueues the launches, and reads the
-// outputs back: one upload and one download per run, nothing allocated.
+// outputs back: one upload and one download per run, nothing allocated. The camera image goes up
+// once per frame for all the sessions of a pipeline: the ClFrame that ClBackend::new_frame() makes
+// (opencl/cl_crop.hpp) keeps it on the device for every crop_input of that frame.
 #pragma once
 
 #include <cstring>
@@ -47,10 +49,13 @@ class ClSession final : public BackendSession {
     on_device_[std::size_t(i)] = false;
     return host_inputs_[std::size_t(i)].data();
   }
-  Status crop_input(int i, const ImageView& image, const ImageCrop& crop) override;
+  using BackendSession::crop_input;
+  Status crop_input(int i, BackendFrame& frame, const ImageCrop& crop) override;
   Status run() noexcept override;
   const float* output(int i) noexcept override { return host_outputs_[std::size_t(i)].data(); }
   Status run_profiled(double* seconds) noexcept override;
+  /// Camera images this session's crops uploaded (into a shared frame or its own): a test's count.
+  uint64_t image_uploads() const noexcept { return image_uploads_; }
 
  private:
   explicit ClSession(std::shared_ptr<const ClProgram> program);
@@ -64,7 +69,9 @@ class ClSession final : public BackendSession {
   std::vector<ClLaunch> launches_;
   std::vector<std::vector<float>> host_inputs_, host_outputs_;
   std::vector<bool> on_device_;  // input i was written on the device (crop) since the last run
-  ClDeviceCrop crop_;            // crop_input's kernel and image buffer
+  ClDeviceCrop crop_;            // crop_input's kernel
+  ClFrame own_frame_;            // the device image of a crop from a host frame (uploaded per crop)
+  uint64_t image_uploads_ = 0;
 };
 
 class ClProgram final : public BackendProgram {
@@ -149,14 +156,24 @@ inline Expected<std::unique_ptr<BackendSession>> ClSession::create(std::shared_p
   return std::unique_ptr<BackendSession>(std::move(s));
 }
 
-inline Status ClSession::crop_input(int i, const ImageView& image, const ImageCrop& crop) {
+inline Status ClSession::crop_input(int i, BackendFrame& frame, const ImageCrop& crop) {
   int w = 0, h = 0;
   FACEKIT_RETURN_IF_ERROR(image_input_size(i, &w, &h));
   ClDevice& dev = program_->device();
   if (!ClDeviceCrop::supported(dev))  // no doubles: the host crop, uploaded by run()
-    return crop_to_tensor(image, crop.roi, w, h, crop.border, crop.range_min, crop.range_max, input(i));
+    return crop_to_tensor(frame.image(), crop.roi, w, h, crop.border, crop.range_min, crop.range_max, input(i));
+  // A ClFrame keeps one device copy per context for all its sessions; a host frame's image is
+  // copied into this session's own buffer for this crop.
+  ClFrame* device_frame = &own_frame_;
+  if (frame.delegate() == Delegate::opencl)
+    device_frame = static_cast<ClFrame*>(&frame);  // only ClFrame says opencl
+  else
+    own_frame_.set(frame.image());
   const std::size_t at = program_->plan_.offsets[model().inputs()[std::size_t(i)]] / sizeof(float);
-  FACEKIT_RETURN_IF_ERROR(crop_.run(dev, queue_, arena_, at, image, crop, w, h));
+  bool uploaded = false;
+  const Status st = crop_.run(dev, queue_, *device_frame, arena_, at, crop, w, h, &uploaded);
+  if (uploaded) ++image_uploads_;
+  FACEKIT_RETURN_IF_ERROR(st);
   on_device_[std::size_t(i)] = true;
   return Status::ok();
 }
@@ -224,6 +241,8 @@ class ClBackend final : public Backend {
     }
     return p;
   }
+  /// A ClFrame: the pipeline's camera image, uploaded once per frame for all its sessions.
+  std::unique_ptr<BackendFrame> new_frame() const override { return std::unique_ptr<BackendFrame>(new ClFrame()); }
   ClDevice& device() const noexcept { return *device_; }
 
  private:

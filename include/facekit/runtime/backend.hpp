@@ -4,7 +4,9 @@
 //   std::shared_ptr<facekit::Backend> cpu = facekit::cpu_backend();          // runtime/cpu_backend.hpp
 //   auto program = cpu->prepare(model);      // once: ops validated, kernels chosen, memory planned
 //   auto session = (*program)->new_session();  // per thread: owns the activation arena
-//   (*session)->crop_input(0, image, crop);  // or write (*session)->input(0) by hand
+//   auto frame = cpu->new_frame();           // per pipeline: the camera image, shared by its sessions
+//   frame->set(image);                       // per frame, then any number of crops of it:
+//   (*session)->crop_input(0, *frame, crop);  // or write (*session)->input(0) by hand
 //   (*session)->run();
 //   const float* scores = (*session)->output(1);
 //
@@ -12,7 +14,7 @@
 // which every backend consumes) and the activation plan (runtime/activation_plan.hpp) are shared.
 // A backend owns its kernels, its arena and the copies between host and device. The CPU backend
 // (Program, Session) is one implementation; the OpenCL one (opencl/) another. Stages talk to
-// BackendSession only.
+// BackendSession and BackendFrame only.
 #pragma once
 
 #include <cstddef>
@@ -51,15 +53,57 @@ struct ImageCrop {
   float range_min = 0.0f, range_max = 1.0f;
 };
 
+/// The camera image of one frame, shared by every session of a pipeline that crops it (the
+/// detector's letterbox, the mesh model's ROI of each face). Backend::new_frame() makes one per
+/// pipeline. On the CPU it only holds the view; a device backend's frame keeps the image in device
+/// memory, uploaded once per frame by the first crop that needs it and read by all the others.
+/// A BackendFrame made directly (on the stack) is a host frame: any backend accepts it (a device
+/// then uploads the image for each crop).
+class BackendFrame {
+ public:
+  BackendFrame() = default;
+  BackendFrame(const BackendFrame&) = delete;
+  BackendFrame& operator=(const BackendFrame&) = delete;
+  virtual ~BackendFrame() = default;
+
+  /// Starts a frame. The crops read `image` until the next set(): its pixels must stay valid and
+  /// unchanged until then, and the next set() must come after the sessions' run() (a crop on a
+  /// device is read there).
+  void set(const ImageView& image) noexcept {
+    image_ = image;
+    ++serial_;
+  }
+  const ImageView& image() const noexcept { return image_; }
+  /// Counts set(): a device copy of the image made at serial s is current while serial() == s.
+  uint64_t serial() const noexcept { return serial_; }
+  /// The backend whose frame this is (cpu for a host frame).
+  Delegate delegate() const noexcept { return delegate_; }
+
+ protected:
+  explicit BackendFrame(Delegate delegate) noexcept : delegate_(delegate) {}
+
+ private:
+  ImageView image_{};
+  uint64_t serial_ = 0;
+  Delegate delegate_ = Delegate::cpu;
+};
+
 /// One prepared network on one device, with its own activation memory: one per thread.
 class BackendSession {
  public:
   virtual ~BackendSession() = default;
   /// Host memory of input `i` (model order). What is written there before run() is the input.
   virtual float* input(int i) noexcept = 0;
-  /// Fills image input `i` ([1, H, W, 3]) with `crop` of `image`, on the device that runs the
-  /// network. The bytes match the CPU's crop_to_tensor.
-  virtual Status crop_input(int i, const ImageView& image, const ImageCrop& crop) = 0;
+  /// Fills image input `i` ([1, H, W, 3]) with `crop` of the frame's image, on the device that
+  /// runs the network. The bytes match the CPU's crop_to_tensor. A frame of this session's
+  /// backend (Backend::new_frame) shares one device copy of the image between the sessions.
+  virtual Status crop_input(int i, BackendFrame& frame, const ImageCrop& crop) = 0;
+  /// The same for an image outside any frame (a device uploads it for this crop alone).
+  Status crop_input(int i, const ImageView& image, const ImageCrop& crop) {
+    BackendFrame frame;
+    frame.set(image);
+    return crop_input(i, frame, crop);
+  }
   /// Runs the network. Allocates nothing.
   virtual Status run() noexcept = 0;
   /// Output `i` (model order) in host memory after run(); valid until the next run().
@@ -112,6 +156,9 @@ class Backend {
   virtual Delegate delegate() const noexcept = 0;
   /// Validates every op, chooses the kernels and plans the memory, once.
   virtual Expected<std::shared_ptr<const BackendProgram>> prepare(std::shared_ptr<const Model> model) const = 0;
+  /// A frame for the sessions of one pipeline on this device (see BackendFrame): made once, set()
+  /// per frame. The default is a host frame (what the CPU needs).
+  virtual std::unique_ptr<BackendFrame> new_frame() const { return std::unique_ptr<BackendFrame>(new BackendFrame()); }
 };
 
 /// prepare() + new_session(): a model's session on `backend`; errors are prefixed with `what`.

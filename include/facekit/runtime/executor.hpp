@@ -106,10 +106,12 @@ class Session final : public BackendSession {
   float* input(int i) noexcept override {
     return const_cast<float*>(tensor_ptr(program_->model().inputs()[std::size_t(i)]));
   }
-  Status crop_input(int i, const ImageView& image, const ImageCrop& crop) override {
+  using BackendSession::crop_input;
+  /// The host crop, read from the frame's image in place.
+  Status crop_input(int i, BackendFrame& frame, const ImageCrop& crop) override {
     int w = 0, h = 0;
     FACEKIT_RETURN_IF_ERROR(image_input_size(i, &w, &h));
-    return program_->crop_(image, crop.roi, w, h, crop.border, crop.range_min, crop.range_max, input(i));
+    return program_->crop_(frame.image(), crop.roi, w, h, crop.border, crop.range_min, crop.range_max, input(i));
   }
   const float* output(int i) noexcept override { return tensor_ptr(program_->model().outputs()[std::size_t(i)]); }
   /// Any tensor by index (activations live in the arena and hold the last run's values).

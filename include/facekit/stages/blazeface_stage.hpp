@@ -3,9 +3,11 @@
 // SSD anchor decoding, weighted non-max suppression, and the letterbox removed (docs/pipeline.md
 // 0.3 and 1; mediapipe/tasks/cc/vision/face_detector/face_detector_graph.cc).
 //
-//   auto stage = facekit::BlazeFaceStage::create(model, {0.5f, 0.3f, -1});
+//   auto stage = facekit::BlazeFaceStage::create(model, {0.5f, 0.3f, -1}, backend);
+//   auto frame = backend.new_frame();          // the pipeline's frame, shared with its other stages
 //   std::vector<facekit::Detection> faces;
-//   if (auto st = stage->run(image, faces); !st) ...
+//   frame->set(image);
+//   if (auto st = stage->run(*frame, faces); !st) ...   // or stage->run(image, faces) on its own
 //
 // FaceDetector (the public task) and the landmarker's detection stage both run it. Anchors and
 // decoding come from the model's metadata, so the short- and full-range models are the same
@@ -45,8 +47,14 @@ class BlazeFaceStage {
   /// building its program; `facekit convert` runs them on every detector it writes.
   static Status check_model(const Model& model);
 
-  /// Detects the faces of `image` into `out` (overwritten; its capacity reused).
-  Status run(const ImageView& image, std::vector<Detection>& out);
+  /// Detects the faces of the frame's image into `out` (overwritten; its capacity reused).
+  Status run(BackendFrame& frame, std::vector<Detection>& out);
+  /// The same for an image outside any frame.
+  Status run(const ImageView& image, std::vector<Detection>& out) {
+    BackendFrame frame;
+    frame.set(image);
+    return run(frame, out);
+  }
 
   const Settings& settings() const noexcept { return settings_; }
   int input_width() const noexcept { return input_w_; }
@@ -120,8 +128,9 @@ inline Expected<BlazeFaceStage> BlazeFaceStage::create(std::shared_ptr<const Mod
   return d;
 }
 
-inline Status BlazeFaceStage::run(const ImageView& image, std::vector<Detection>& out) {
+inline Status BlazeFaceStage::run(BackendFrame& frame, std::vector<Detection>& out) {
   out.clear();
+  const ImageView& image = frame.image();
   FACEKIT_RETURN_IF_ERROR(image.validate());
   Matrix4 crop_to_image{};
   ImageCrop crop;
@@ -129,7 +138,7 @@ inline Status BlazeFaceStage::run(const ImageView& image, std::vector<Detection>
   crop.range_min = range_min_;
   crop.range_max = range_max_;
   FACEKIT_RETURN_IF_ERROR(letterbox_roi(image, input_w_, input_h_, 0.0f, &crop.roi, &crop_to_image));
-  FACEKIT_RETURN_IF_ERROR(session_->crop_input(0, image, crop));
+  FACEKIT_RETURN_IF_ERROR(session_->crop_input(0, frame, crop));
   FACEKIT_RETURN_IF_ERROR(session_->run());
   DecodeOptions dec = decode_;
   dec.min_score = settings_.min_detection_confidence;

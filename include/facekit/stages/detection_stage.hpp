@@ -3,8 +3,9 @@
 // (docs/pipeline.md 1, 2).
 //
 //   facekit::DetectionStage detection(std::move(*blazeface), 1);   // stages/blazeface_stage.hpp
-//   if (auto st = detection.run(image, mesh); !st) ...
-//   for (const auto& c : detection.candidates()) mesh.run(image, c.roi, ...);
+//   frame->set(image);                       // the pipeline's BackendFrame (Backend::new_frame)
+//   if (auto st = detection.run(*frame, mesh); !st) ...
+//   for (const auto& c : detection.candidates()) mesh.run(*frame, c.roi, ...);
 //
 // The detector is created with the mesh model's graph settings by its owner. After the first run, run() allocates nothing when
 // no more than `max_faces` faces are found (the detector cuts to that many).
@@ -30,10 +31,11 @@ class DetectionStage {
     candidates_.reserve(max_faces);
   }
 
-  /// Detects the faces of `image`; candidates() then holds one per detection, best first.
-  Status run(const ImageView& image, const MeshStage& mesh) {
+  /// Detects the faces of the frame's image; candidates() then holds one per detection, best first.
+  Status run(BackendFrame& frame, const MeshStage& mesh) {
     candidates_.clear();
-    FACEKIT_RETURN_IF_ERROR(detector_.run(image, detections_));
+    FACEKIT_RETURN_IF_ERROR(detector_.run(frame, detections_));
+    const ImageView& image = frame.image();
     for (const Detection& d : detections_) {
       const float right_eye[2] = {d.keypoints[0].x, d.keypoints[0].y};
       const float left_eye[2] = {d.keypoints[1].x, d.keypoints[1].y};

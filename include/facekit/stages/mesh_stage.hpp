@@ -4,7 +4,8 @@
 //   auto mesh = facekit::create_mesh_stage(facekit::FaceMeshModel::v2, model);   // mesh_models.hpp
 //   NormalizedRect roi = (*mesh)->detection_roi(box, right_eye, left_eye, W, H);
 //   bool present;
-//   (*mesh)->run(image, roi, 0.5f, &presence, landmarks.data(), &present);
+//   frame->set(image);                          // the pipeline's BackendFrame (Backend::new_frame)
+//   (*mesh)->run(*frame, roi, 0.5f, &presence, landmarks.data(), &present);
 //
 // What every mesh model shares lives here: the model's checks, the crop of the ROI into the
 // network's input, the run and the presence test (docs/pipeline.md 2, 3). What differs between
@@ -83,11 +84,18 @@ class MeshStage {
   virtual NormalizedRect detection_roi(const std::array<float, 4>& relative_box, const float right_eye[2],
                                        const float left_eye[2], int image_w, int image_h) const noexcept = 0;
 
-  /// Runs the model on `roi` of `image`. *present is false when the face fails the presence test
-  /// (sigmoid of the logit, as double, not above `min_presence`) or the ROI cannot be cropped
-  /// (degenerate size); otherwise *presence and the kFaceMeshV2Landmarks `landmarks` are set.
-  Status run(const ImageView& image, const NormalizedRect& roi, float min_presence, float* presence,
+  /// Runs the model on `roi` of the frame's image. *present is false when the face fails the
+  /// presence test (sigmoid of the logit, as double, not above `min_presence`) or the ROI cannot be
+  /// cropped (degenerate size); otherwise *presence and the kFaceMeshV2Landmarks `landmarks` are set.
+  Status run(BackendFrame& frame, const NormalizedRect& roi, float min_presence, float* presence,
              NormalizedLandmark* landmarks, bool* present);
+  /// The same for an image outside any frame.
+  Status run(const ImageView& image, const NormalizedRect& roi, float min_presence, float* presence,
+             NormalizedLandmark* landmarks, bool* present) {
+    BackendFrame frame;
+    frame.set(image);
+    return run(frame, roi, min_presence, presence, landmarks, present);
+  }
 
   const MeshModelInfo& info() const noexcept { return *info_; }
   int input_width() const noexcept { return input_w_; }
@@ -153,9 +161,10 @@ inline Status MeshStage::load(const MeshModelInfo& info, std::shared_ptr<const M
   return Status::ok();
 }
 
-inline Status MeshStage::run(const ImageView& image, const NormalizedRect& roi, float min_presence, float* presence,
+inline Status MeshStage::run(BackendFrame& frame, const NormalizedRect& roi, float min_presence, float* presence,
                              NormalizedLandmark* landmarks, bool* present) {
   *present = false;
+  const ImageView& image = frame.image();
   const RotatedRect px = to_pixel_rect(roi, image.width, image.height);
   // A zero-size or non-finite ROI (possible only from a degenerate detection) has no crop; MediaPipe
   // has no defined result for it either, so the face is dropped rather than failing the call.
@@ -169,7 +178,7 @@ inline Status MeshStage::run(const ImageView& image, const NormalizedRect& roi, 
   crop.border = info_->crop_border;
   crop.range_min = range_min_;
   crop.range_max = range_max_;
-  FACEKIT_RETURN_IF_ERROR(session_->crop_input(0, image, crop));
+  FACEKIT_RETURN_IF_ERROR(session_->crop_input(0, frame, crop));
   FACEKIT_RETURN_IF_ERROR(session_->run());
   const float* outputs[kMeshMaxOutputs];
   const std::size_t n = info_->landmark_outputs;

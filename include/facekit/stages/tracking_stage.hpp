@@ -3,7 +3,7 @@
 //
 //   FACEKIT_RETURN_IF_ERROR(tracking.check_timestamp(t));
 //   tracking.start_frame(t);
-//   if (tracking.needs_detection()) detection.run(image, mesh); else detection.clear();
+//   if (tracking.needs_detection()) detection.run(frame, mesh); else detection.clear();
 //   for (const auto& c : tracking.associate(detection.candidates()))
 //     if (mesh.run(...) finds the face) tracking.track(landmarks, c.detection, W, H);
 //   tracking.smooth(first face's landmarks or nullptr, W, H);
