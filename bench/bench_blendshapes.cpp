@@ -12,6 +12,7 @@
 #include "facekit/kernels/f32_conv2d.hpp"
 #include "facekit/kernels/f32_layer_norm.hpp"
 #include "facekit/kernels/f32_token_dense.hpp"
+#include "bench_threads.hpp"
 #include "facekit/kernels/pack.hpp"
 #include "facekit/runtime/executor.hpp"
 
@@ -29,7 +30,9 @@ facekit::Session* blendshape_session() {
       std::fprintf(stderr, "%s\n", p.status().message());
       return nullptr;
     }
-    return std::make_unique<facekit::Session>(*p);
+    auto session = std::make_unique<facekit::Session>(*p);
+    session->set_thread_pool(bench_threads::pool());
+    return session;
   }();
   return s.get();
 }
@@ -75,7 +78,7 @@ void BM_f32_token_dense(benchmark::State& state) {
   const facekit::kernels::Epilogue e{nullptr, res ? r : nullptr, C, act};
   const auto fn = facekit::kernels::select_f32_token_dense<facekit::default_arch>(act, res);
   for (auto _ : state) {
-    fn(g, x, w, e, y);
+    fn(g, x, w, e, y, facekit::kernels::OutRange{0, O});
     benchmark::ClobberMemory();
   }
   state.counters["GFLOP/s"] =
@@ -98,7 +101,7 @@ void BM_f32_channel_mix_conv2d(benchmark::State& state) {
   const facekit::kernels::Epilogue e{nullptr, res ? r : nullptr, N, act};
   const auto fn = facekit::kernels::select_f32_conv2d<facekit::default_arch>(g, act, res);
   for (auto _ : state) {
-    fn(g, x, w, e, y);
+    fn(g, x, w, e, y, facekit::kernels::OutRange{0, M});
     benchmark::ClobberMemory();
   }
   state.counters["GFLOP/s"] =

@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "bench_threads.hpp"
 #include "facekit/face_detector.hpp"
 
 namespace {
@@ -18,7 +19,9 @@ facekit::FaceDetector* detector(const char* file) {
   auto it = cache.find(file);
   if (it != cache.end()) return it->second;
   facekit::FaceDetector* d = nullptr;
-  auto r = facekit::FaceDetector::create_from_file(std::string(FACEKIT_WEIGHTS_DIR) + "/" + file);
+  facekit::FaceDetectorOptions o;
+  o.num_threads = bench_threads::count();
+  auto r = facekit::FaceDetector::create_from_file(std::string(FACEKIT_WEIGHTS_DIR) + "/" + file, o);
   if (r)
     d = new facekit::FaceDetector(std::move(*r));
   else

@@ -67,8 +67,9 @@ void bench_conv(benchmark::State& state, const kernel_cases::ConvCase& c) {
   const fk::Epilogue e{alpha.data(), rc > 0 ? residual.data() : nullptr, rc, c.bench_act};
   const fk::Conv2dFn fn = c.depthwise ? fk::select_f32_dwconv2d<A>(g, c.bench_act, rc > 0)
                                       : fk::select_f32_conv2d<A>(g, c.bench_act, rc > 0);
+  const fk::OutRange whole{0, c.depthwise ? g.out_h : g.out_h * g.out_w};  // the kernel's unit of work
   for (auto _ : state) {
-    fn(g, x.data(), packed.data(), e, y.data());
+    fn(g, x.data(), packed.data(), e, y.data(), whole);
     benchmark::ClobberMemory();
   }
   state.counters["FLOPS"] = benchmark::Counter(c.flops(), benchmark::Counter::kIsIterationInvariantRate);

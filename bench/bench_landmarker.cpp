@@ -21,6 +21,7 @@
 #include <tuple>
 #include <vector>
 
+#include "bench_threads.hpp"
 #include "facekit/face_landmarker.hpp"
 
 namespace {
@@ -39,6 +40,7 @@ facekit::FaceLandmarker* landmarker(facekit::FaceMeshModel model,
     o.landmark_model = model;
     o.running_mode = mode;
     o.output_face_blendshapes = o.output_facial_transformation_matrixes = full;
+    o.num_threads = bench_threads::count();
     auto r = facekit::FaceLandmarker::create_from_dir(FACEKIT_WEIGHTS_DIR, o);
     if (!r) {
       std::fprintf(stderr, "%s (run tools/fetch-models.sh)\n", r.status().message());

@@ -2,15 +2,16 @@
 """Side-by-side timing: the TFLite interpreter vs facekit, in one run.
 
 For each model in MODELS, alternately (several rounds, so that machine noise hits both):
-  - TFLite (ai_edge_litert, default op resolver = XNNPACK delegate, --threads 1): `invoke()` on a
-    fixed input, timed one call at a time after a warm-up;
+  - TFLite (ai_edge_litert, default op resolver = XNNPACK delegate, num_threads = --threads,
+    default 1): `invoke()` on a fixed input, timed one call at a time after a warm-up;
   - facekit: build/bench/facekit_bench --benchmark_filter='^NAME$' --benchmark_repetitions=N
     --benchmark_report_aggregates_only=true --benchmark_format=json, using the `median`
     aggregate's real_time.
 Reports the median of all TFLite invokes, the median of facekit's per-round medians, and the
 ratio facekit / TFLite (below 1: facekit is faster); the same for CPU time (TFLite: the invoking
 thread's CPU time; facekit: Google Benchmark's cpu_time), which other load on the machine
-disturbs much less than wall-clock time.
+disturbs much less than wall-clock time. With --threads N both run N threads (facekit_bench reads
+FACEKIT_THREADS); the CPU columns then count the calling thread only, so compare the wall clock.
 
 `--what detect` times facekit's whole detect call (preprocessing + network + decoding + NMS)
 against TFLite's invoke alone, i.e. facekit carries extra work in that comparison.
@@ -184,10 +185,11 @@ def make_timer(m, models_dir, threads):
     return TfliteTimer(load_model_bytes(models_dir, m.source), threads)
 
 
-def run_facekit(binary, bench_name, repetitions, extra):
+def run_facekit(binary, bench_name, repetitions, extra, threads=1):
+    env = dict(os.environ, FACEKIT_THREADS=str(threads))  # bench/bench_threads.hpp
     cmd = [binary, f"--benchmark_filter=^{bench_name}$", f"--benchmark_repetitions={repetitions}",
            "--benchmark_report_aggregates_only=true", "--benchmark_format=json"] + extra
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         doc = json.loads(p.stdout) if p.stdout.strip() else {}
     except json.JSONDecodeError:
@@ -229,7 +231,8 @@ def main():
                     help="facekit --benchmark_repetitions per round (default: 10)")
     ap.add_argument("--invokes", type=int, default=200, help="timed TFLite invokes per round (default: 200)")
     ap.add_argument("--warmup", type=int, default=20, help="TFLite warm-up invokes per round (default: 20)")
-    ap.add_argument("--threads", type=int, default=1, help="TFLite num_threads (default: 1)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads of both: TFLite's num_threads, facekit's num_threads (FACEKIT_THREADS) (default: 1)")
     ap.add_argument("--benchmark-arg", action="append", default=[],
                     help="extra argument for facekit_bench, e.g. --benchmark-arg=--benchmark_min_time=0.2")
     ap.add_argument("--tflite-only", action="store_true", help="time TFLite alone (no facekit build needed)")
@@ -280,7 +283,7 @@ def main():
                             continue
                         try:
                             ms, cpu_ms, context = run_facekit(binary, m.benchmarks[k], args.repetitions,
-                                                              args.benchmark_arg)
+                                                              args.benchmark_arg, args.threads)
                             fk[(m.name, k)].append(ms)
                             fk_cpu[(m.name, k)].append(cpu_ms)
                         except RuntimeError as e:
@@ -291,7 +294,7 @@ def main():
     print(f"\npeer (unless noted): TFLite ai_edge_litert {ai_edge_litert.__version__}, XNNPACK delegate, num_threads={args.threads}; "
           f"{args.rounds} rounds x {args.invokes} invokes (median of all)")
     if not args.tflite_only:
-        print(f"facekit: {binary}, {args.rounds} rounds x {args.repetitions} repetitions "
+        print(f"facekit: {binary}, num_threads={args.threads}, {args.rounds} rounds x {args.repetitions} repetitions "
               f"(median of the per-round medians)")
         if context:
             print(f"machine: {context.get('num_cpus', '?')} cpus @ {context.get('mhz_per_cpu', '?')} MHz, "

@@ -94,17 +94,27 @@ TEST_CASE("kernels: token_dense (SIMD vs reference vs direct formula)") {
                 naive[std::size_t(o) * C + c] = float(acc);
               }
             Buf want(std::size_t(O) * C, kSentinel);
-            fk::select_f32_token_dense<facekit::scalar_arch>(act, with_res)(g, x.data(), packed.data(), e, want.data());
+            fk::select_f32_token_dense<facekit::scalar_arch>(act, with_res)(g, x.data(), packed.data(), e, want.data(),
+                                                                             fk::OutRange{0, O});
             std::string m = compare(want.data(), naive.data(), naive.size(), 1e-5);
             CHECK_MESSAGE(m.empty(), "reference vs formula, " << what << ": " << m);
             CHECK_MESSAGE(want.slack_intact(kSentinel), "reference wrote past the output, " << what);
             for_each_simd_arch([&](auto arch) {
               using A = decltype(arch);
               Buf got(std::size_t(O) * C, kSentinel);
-              fk::select_f32_token_dense<A>(act, with_res)(g, x.data(), packed.data(), e, got.data());
+              const fk::Conv2dFn fn = fk::select_f32_token_dense<A>(act, with_res);
+              fn(g, x.data(), packed.data(), e, got.data(), fk::OutRange{0, O});
               const std::string mm = compare(got.data(), want.data(), want.size(), 1e-5);
               CHECK_MESSAGE(mm.empty(), std::string(A::name()) << " vs reference, " << what << ": " << mm);
               CHECK_MESSAGE(got.slack_intact(kSentinel), std::string(A::name()) << " wrote past the output, " << what);
+              // Threads run the output tokens in parts starting at multiples of the row block:
+              // the parts give the whole run's bits.
+              const int cut = (O / 2) / fk::kTokenDenseRowAlign * fk::kTokenDenseRowAlign;
+              Buf parts(std::size_t(O) * C, kSentinel);
+              fn(g, x.data(), packed.data(), e, parts.data(), fk::OutRange{cut, O});
+              fn(g, x.data(), packed.data(), e, parts.data(), fk::OutRange{0, cut});
+              CHECK_MESSAGE(std::memcmp(parts.data(), got.data(), std::size_t(O) * C * sizeof(float)) == 0,
+                            std::string(A::name()) << " in token parts differs from the whole run, " << what);
             });
             ++checked;
           }
@@ -136,11 +146,12 @@ TEST_CASE("kernels: token_dense on the blendshape network's shapes") {
     const fk::Epilogue e{nullptr, s.residual ? res.data() : nullptr, s.C, act};
     const fk::Conv2dGeometry g = fk::token_dense_geometry(s.T, s.C, s.O);
     Buf want(std::size_t(s.O) * s.C, kSentinel);
-    fk::select_f32_token_dense<facekit::scalar_arch>(act, s.residual)(g, x.data(), packed.data(), e, want.data());
+    fk::select_f32_token_dense<facekit::scalar_arch>(act, s.residual)(g, x.data(), packed.data(), e, want.data(),
+                                                                     fk::OutRange{0, s.O});
     for_each_simd_arch([&](auto arch) {
       using A = decltype(arch);
       Buf got(std::size_t(s.O) * s.C, kSentinel);
-      fk::select_f32_token_dense<A>(act, s.residual)(g, x.data(), packed.data(), e, got.data());
+      fk::select_f32_token_dense<A>(act, s.residual)(g, x.data(), packed.data(), e, got.data(), fk::OutRange{0, s.O});
       const std::string m = compare(got.data(), want.data(), want.size(), 1e-5);
       CHECK_MESSAGE(m.empty(), std::string(A::name()) << " vs reference, " << what << ": " << m);
       CHECK_MESSAGE(got.slack_intact(kSentinel), std::string(A::name()) << " wrote past the output, " << what);

@@ -166,6 +166,8 @@ void run_conv_case(const kernel_cases::ConvCase& c) {
   ConvData d(c);
   const fk::Conv2dGeometry g = c.geometry();
   const fk::Conv2dFn reference = c.depthwise ? &fk::ref::f32_dwconv2d : &fk::ref::f32_conv2d;
+  // The kernel's unit of work (kernels/common.hpp, OutRange): dwconv2d's rows, conv2d's pixels.
+  const fk::OutRange whole{0, c.depthwise ? g.out_h : g.out_h * g.out_w};
   Buf out_naive(d.pixels_out * c.out_c, kSentinel), out(d.pixels_out * c.out_c, kSentinel);
   for (int rc : residual_channel_counts(c.out_c)) {
     Buf res(d.pixels_out * std::size_t(rc), kNaN);
@@ -177,7 +179,7 @@ void run_conv_case(const kernel_cases::ConvCase& c) {
 
       naive_conv(c, d.x.data(), d.w.data(), d.bias.data(), d.alpha_raw.data(), rc ? res.data() : nullptr, rc, act,
                  out_naive.data());
-      reference(g, d.x.data(), d.packed.data(), e, d.out_ref.data());
+      reference(g, d.x.data(), d.packed.data(), e, d.out_ref.data(), whole);
       std::string miss = compare(d.out_ref.data(), out_naive.data(), out.size(), c.out_c);
       CHECK_MESSAGE(miss.empty(), "reference vs naive, " << what << ": " << miss);
       CHECK_MESSAGE(d.out_ref.slack_intact(kSentinel), "reference wrote past the output, " << what);
@@ -189,10 +191,22 @@ void run_conv_case(const kernel_cases::ConvCase& c) {
         REQUIRE(static_cast<bool>(fn));
         CHECK_MESSAGE((fn != reference), "SIMD fell back to the reference, " << what);
         std::fill(out.data(), out.data() + out.size() + 16, kSentinel);
-        fn(g, d.x.data(), d.packed.data(), e, out.data());
+        fn(g, d.x.data(), d.packed.data(), e, out.data(), whole);
         const std::string m = compare(out.data(), d.out_ref.data(), out.size(), c.out_c);
         CHECK_MESSAGE(m.empty(), std::string(A::name()) << " vs reference, " << what << ": " << m);
         CHECK_MESSAGE(out.slack_intact(kSentinel), std::string(A::name()) << " wrote past the output, " << what);
+        // Threads run the output rows in parts (ops/conv2d.hpp: split): the parts, run in any
+        // order, give the whole run's bits.
+        if (act == kActs[0] || rc > 0) {
+          Buf parts(d.pixels_out * c.out_c, kSentinel);
+          const int cut1 = whole.end / 3, cut2 = whole.end - whole.end / 4;
+          fn(g, d.x.data(), d.packed.data(), e, parts.data(), fk::OutRange{cut2, whole.end});
+          fn(g, d.x.data(), d.packed.data(), e, parts.data(), fk::OutRange{0, cut1});
+          fn(g, d.x.data(), d.packed.data(), e, parts.data(), fk::OutRange{cut1, cut2});
+          CHECK_MESSAGE(std::memcmp(parts.data(), out.data(), out.size() * sizeof(float)) == 0,
+                        std::string(A::name()) << " in row parts differs from the whole run, " << what);
+          CHECK_MESSAGE(parts.slack_intact(kSentinel), std::string(A::name()) << " (parts) wrote past the output, " << what);
+        }
       });
     }
   }

@@ -41,6 +41,14 @@ struct FaceDetectorOptions {
   int opencl_platform = 0;
   int opencl_device = 0;
   bool cpu_fallback = false;
+  /// Threads that run the networks' ops on the CPU (MediaPipe's and TFLite's num_threads): 1 is
+  /// the calling thread only; N > 1 starts a pool of N - 1 workers that this object owns. Each op
+  /// is split into independent parts of its output, so the results are bit-identical for any
+  /// count. Ignored when `thread_pool` is set, and by the OpenCL delegate.
+  int num_threads = 1;
+  /// Your own pool in place of num_threads (runtime/thread_pool.hpp: implement
+  /// ThreadPoolInterface::parallel_for). It must outlive this object.
+  ThreadPoolInterface* thread_pool = nullptr;
 };
 
 struct FaceDetectorResult {
@@ -51,14 +59,18 @@ class FaceDetector {
  public:
   /// `model` must be a face detector model file (model.kind "face_detector").
   static Expected<FaceDetector> create(std::shared_ptr<const Model> model, const FaceDetectorOptions& options = {}) {
+    std::unique_ptr<ThreadPool> own_pool;
+    auto pool = thread_pool_of(options, &own_pool);
+    if (!pool) return Status(pool.status()).prefix("FaceDetector");
     auto backend = open_backend(device_options_of(options));
     if (!backend) return Status(backend.status()).prefix("FaceDetector");
     auto stage = BlazeFaceStage::create(
         std::move(model), {options.min_detection_confidence, options.min_suppression_threshold, options.max_faces},
         **backend);
     if (!stage) return Status(stage.status()).prefix("FaceDetector");
+    stage->session().set_thread_pool(*pool);
     std::unique_ptr<BackendFrame> frame = (*backend)->new_frame();
-    return FaceDetector(options, std::move(*backend), std::move(*stage), std::move(frame));
+    return FaceDetector(options, std::move(*backend), std::move(own_pool), std::move(*stage), std::move(frame));
   }
 #ifndef FACEKIT_NO_STDIO
   static Expected<FaceDetector> create_from_file(const std::string& path, const FaceDetectorOptions& options = {}) {
@@ -97,11 +109,16 @@ class FaceDetector {
   const char* backend_name() const noexcept { return backend_->name(); }
 
  private:
-  FaceDetector(const FaceDetectorOptions& options, std::shared_ptr<const Backend> backend, BlazeFaceStage stage,
-               std::unique_ptr<BackendFrame> frame)
-      : options_(options), backend_(std::move(backend)), stage_(std::move(stage)), frame_(std::move(frame)) {}
+  FaceDetector(const FaceDetectorOptions& options, std::shared_ptr<const Backend> backend,
+               std::unique_ptr<ThreadPool> pool, BlazeFaceStage stage, std::unique_ptr<BackendFrame> frame)
+      : options_(options),
+        backend_(std::move(backend)),
+        pool_(std::move(pool)),
+        stage_(std::move(stage)),
+        frame_(std::move(frame)) {}
   FaceDetectorOptions options_;
   std::shared_ptr<const Backend> backend_;
+  std::unique_ptr<ThreadPool> pool_;  // num_threads > 1 without a pool of the caller's
   BlazeFaceStage stage_;
   std::unique_ptr<BackendFrame> frame_;  // the image on the backend's device, set per detect()
 };

@@ -89,6 +89,14 @@ struct FaceLandmarkerOptions {
   int opencl_platform = 0;
   int opencl_device = 0;
   bool cpu_fallback = false;
+  /// Threads that run the networks' ops on the CPU (MediaPipe's and TFLite's num_threads): 1 is
+  /// the calling thread only; N > 1 starts a pool of N - 1 workers that this object owns. Each op
+  /// is split into independent parts of its output, so the results are bit-identical for any
+  /// count. Ignored when `thread_pool` is set, and by the OpenCL delegate.
+  int num_threads = 1;
+  /// Your own pool in place of num_threads (runtime/thread_pool.hpp: implement
+  /// ThreadPoolInterface::parallel_for). It must outlive this object.
+  ThreadPoolInterface* thread_pool = nullptr;
 };
 
 /// One blendshape score, as MediaPipe's Category: `index` into kBlendshapeNames, `score` in
@@ -240,6 +248,7 @@ class FaceLandmarker {
   FaceLandmarkerOptions options_;
   std::shared_ptr<const Backend> backend_;
   std::unique_ptr<BackendFrame> frame_;  // the image every stage crops, set once per frame
+  std::unique_ptr<ThreadPool> pool_;  // num_threads > 1 without a pool of the caller's
   std::unique_ptr<MeshStage> mesh_;
   std::unique_ptr<DetectionStage> detection_;
   std::unique_ptr<TrackingStage> tracking_;  // video mode only
@@ -279,6 +288,8 @@ inline Expected<FaceLandmarker> FaceLandmarker::create(FaceLandmarkerModels mode
   const std::size_t n = std::size_t(options.num_faces);
   FaceLandmarker lm;
   lm.options_ = options;
+  auto pool = thread_pool_of(options, &lm.pool_);
+  if (!pool) return failed(pool.status(), "FaceLandmarker");
   auto backend = open_backend(device_options_of(options));
   if (!backend) return failed(backend.status(), "FaceLandmarker");
   lm.backend_ = std::move(*backend);
@@ -315,6 +326,10 @@ inline Expected<FaceLandmarker> FaceLandmarker::create(FaceLandmarkerModels mode
     if (!g) return failed(g.status(), "FaceLandmarker");
     lm.geometry_ = std::make_unique<GeometryStage>(std::move(*g));
   }
+  // Every network of the pipeline shares the pool (they run one after another).
+  lm.mesh_->session().set_thread_pool(*pool);
+  lm.detection_->detector().session().set_thread_pool(*pool);
+  if (lm.blendshapes_) lm.blendshapes_->session().set_thread_pool(*pool);
   return lm;
 }
 

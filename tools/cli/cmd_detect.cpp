@@ -18,7 +18,8 @@ bool write_png(const std::string& path, const facekit::Image& img) {
 int cmd_detect(const std::vector<std::string>& args) {
   std::vector<std::string> images;
   std::string models, model_file, overlay, device;
-  bool json = false;
+  bool json = false, timing = false;
+  int threads = 1;
   facekit::FaceDetectorOptions opt;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -41,6 +42,14 @@ int cmd_detect(const std::vector<std::string>& args) {
       if (!next(&overlay)) return 1;
     } else if (a == "--device") {
       if (!next(&device)) return 1;
+    } else if (a == "--threads") {
+      if (!next(&v)) return 1;
+      if (const std::string err = parse_threads(v, &threads); !err.empty()) {
+        std::fprintf(stderr, "facekit detect: %s\n", err.c_str());
+        return 1;
+      }
+    } else if (a == "--time") {
+      timing = true;
     } else if (a == "--min-score" || a == "--nms") {
       if (!next(&v)) return 1;
       float f;
@@ -69,14 +78,21 @@ int cmd_detect(const std::vector<std::string>& args) {
   }
   if (models.empty()) models = "weights";
   if (model_file.empty()) model_file = models + "/face_detector.fkm";
-  auto detector = facekit::FaceDetector::create_from_file(model_file, opt);
-  if (!detector) {
-    std::fprintf(stderr, "facekit detect: %s\n", detector.status().message());
-    return 1;
-  }
-  facekit::FaceDetectorResult result;
-  return for_each_image("detect", images, [&](const std::string& path, facekit::Image& img) -> facekit::Status {
-    FACEKIT_RETURN_IF_ERROR(detector->detect(img.view(), result));
+  // One image: its network splits its ops over the threads; several: pipelines side by side.
+  opt.num_threads = images.size() == 1 ? threads : 1;
+  struct Pipeline {
+    facekit::FaceDetector detector;
+    facekit::FaceDetectorResult result;
+  };
+  auto make = [&]() -> facekit::Expected<Pipeline> {
+    auto d = facekit::FaceDetector::create_from_file(model_file, opt);
+    if (!d) return d.status();
+    return Pipeline{std::move(*d), {}};
+  };
+  return run_images("detect", images, threads, timing, make, [&](Pipeline& p, std::size_t, const std::string& path,
+                                                                facekit::Image& img, ImageOutput& o) -> facekit::Status {
+    facekit::FaceDetectorResult& result = p.result;
+    FACEKIT_RETURN_IF_ERROR(p.detector.detect(img.view(), result));
     const int W = img.width, H = img.height;
     if (json) {
       JsonWriter j;
@@ -88,11 +104,11 @@ int cmd_detect(const std::vector<std::string>& args) {
       }
       j.end_array();
       j.end_object();
-      std::printf("%s\n", j.str.c_str());
+      o.printf("%s\n", j.str.c_str());
     } else {
-      std::printf("%s: %dx%d, %zu face(s)\n", path.c_str(), W, H, result.detections.size());
+      o.printf("%s: %dx%d, %zu face(s)\n", path.c_str(), W, H, result.detections.size());
       for (const facekit::Detection& d : result.detections)
-        std::printf("  box x=%d y=%d w=%d h=%d  score=%.4f\n", d.bounding_box.origin_x, d.bounding_box.origin_y,
+        o.printf("  box x=%d y=%d w=%d h=%d  score=%.4f\n", d.bounding_box.origin_x, d.bounding_box.origin_y,
                     d.bounding_box.width, d.bounding_box.height, double(d.score));
     }
     if (!overlay.empty()) {

@@ -1,5 +1,6 @@
 // facekit landmarks IMAGE... [--models DIR] [--mesh v2|attention] [--json] [--overlay OUT.png]
 //                  [--num-faces N] [--min-detection S] [--min-presence S] [--blendshapes] [--matrix]
+//                  [--device D] [--threads N] [--time]
 // facekit track FRAME... (the same options, plus --fps F and --min-tracking S)
 // 478 landmarks per face, as MediaPipe's FaceLandmarker (Face Mesh V2) or legacy Face Mesh
 // (--mesh attention) computes them; `track` treats its images as consecutive video frames
@@ -27,17 +28,20 @@ void landmarks_usage(std::FILE* f, bool video) {
                  "usage: facekit track FRAME... [--models DIR] [--mesh v2|attention] [--fps F] [--json]\n"
                  "                     [--overlay OUT.png] [--num-faces N] [--min-detection S]\n"
                  "                     [--min-presence S] [--min-tracking S] [--blendshapes] [--matrix]\n"
+                 "                     [--device D] [--threads N] [--time]\n"
                  "  The images are consecutive frames of one video, F frames per second (default 30;\n"
                  "  frame i has timestamp round(i * 1000 / F) ms). Faces are tracked from frame to frame\n"
                  "  and the detector runs only when fewer than --num-faces faces are tracked (MediaPipe's\n"
                  "  VIDEO mode; with v2 and one face the landmarks are smoothed as MediaPipe does).\n"
                  "  --json prints one line per frame: as `facekit landmarks --json`, plus \"frame\",\n"
                  "  \"timestamp_ms\" and \"detector_ran\". --min-tracking (default 0.5) is the IoU above\n"
-                 "  which a tracked face and a fresh detection are the same face. Other options as below.\n");
+                 "  which a tracked face and a fresh detection are the same face. --threads N: the frames'\n"
+                 "  networks split their ops over N threads. Other options as below.\n");
   std::fprintf(f,
                "usage: facekit landmarks IMAGE... [--models DIR] [--mesh v2|attention] [--json]\n"
                "                         [--overlay OUT.png] [--num-faces N] [--min-detection S]\n"
                "                         [--min-presence S] [--blendshapes] [--matrix] [--device D]\n"
+               "                         [--threads N] [--time]\n"
                "  478 face landmarks per face. --mesh v2 (default): MediaPipe's FaceLandmarker with\n"
                "  DIR/face_detector.fkm and DIR/face_landmarks_detector.fkm; --mesh attention: the legacy\n"
                "  Face Mesh with DIR/face_detection_short_range.fkm and DIR/face_landmark_with_attention.fkm\n"
@@ -51,7 +55,11 @@ void landmarks_usage(std::FILE* f, bool video) {
                "  axes (x red, y green, z blue, 5 cm) and with --blendshapes bars of the 5 top scores.\n"
                "  Defaults as MediaPipe: --num-faces 1, --min-detection 0.5, --min-presence 0.5.\n"
                "  --device cpu (default) | opencl | opencl:P:D runs the networks and crops there (facekit\n"
-               "  devices lists them); the environment variable FACEKIT_DEVICE overrides it.\n");
+               "  devices lists them); the environment variable FACEKIT_DEVICE overrides it.\n"
+               "  --threads N (default 1): with one image, its networks split their ops over N threads\n"
+               "  (same results, bit for bit); with several, N pipelines run side by side, one image\n"
+               "  each at a time, and print in the images' order. --time prints the images per second\n"
+               "  (decoding included) on stderr.\n");
 }
 
 /// The indices of the `n` highest blendshape scores, best first.
@@ -66,22 +74,22 @@ std::array<int, facekit::kBlendshapeCount> top_blendshapes(const facekit::FaceLa
 
 /// Prints the top blendshapes and the head pose (degrees, from the rotation part of the row-major
 /// matrix, R = Ry(yaw) Rx(pitch) Rz(roll); the face looks down -z) for the text output.
-void print_expression_and_pose(const facekit::FaceLandmarks& f) {
+void print_expression_and_pose(const facekit::FaceLandmarks& f, ImageOutput& o) {
   if (f.has_blendshapes) {
     const auto order = top_blendshapes(f, 5);
-    std::printf("  blendshapes:");
+    o.printf("  blendshapes:");
     for (int r = 0; r < 5; ++r) {
       const facekit::Category& c = f.blendshapes[std::size_t(order[std::size_t(r)])];
-      std::printf(" %s %.2f", c.category_name, double(c.score));
+      o.printf(" %s %.2f", c.category_name, double(c.score));
     }
-    std::printf("\n");
+    o.printf("\n");
   }
   if (f.has_facial_transformation_matrix) {
     const float* m = f.facial_transformation_matrix.data();
     const double s = std::sqrt(double(m[0]) * m[0] + double(m[4]) * m[4] + double(m[8]) * m[8]);
     auto R = [&](int r, int c) { return double(m[4 * r + c]) / s; };
     const double deg = 180.0 / M_PI;
-    std::printf("  pose: yaw %.1f, pitch %.1f, roll %.1f degrees; %.1f cm from the camera\n",
+    o.printf("  pose: yaw %.1f, pitch %.1f, roll %.1f degrees; %.1f cm from the camera\n",
                 std::atan2(R(0, 2), R(2, 2)) * deg, std::asin(std::clamp(-R(1, 2), -1.0, 1.0)) * deg,
                 std::atan2(R(1, 0), R(1, 1)) * deg, -double(m[11]));
   }
@@ -139,7 +147,8 @@ static int run_landmarks(const std::vector<std::string>& args, bool video) {
   const char* cmd = video ? "track" : "landmarks";
   std::vector<std::string> images;
   std::string models, overlay, device;
-  bool json = false;
+  bool json = false, timing = false;
+  int threads = 1;
   float fps = 30.0f;
   facekit::FaceLandmarkerOptions opt;
   if (video) opt.running_mode = facekit::RunningMode::video;
@@ -169,6 +178,14 @@ static int run_landmarks(const std::vector<std::string>& args, bool video) {
       if (!next(&overlay)) return 1;
     } else if (a == "--device") {
       if (!next(&device)) return 1;
+    } else if (a == "--threads") {
+      if (!next(&v)) return 1;
+      if (const std::string err = parse_threads(v, &threads); !err.empty()) {
+        std::fprintf(stderr, "facekit %s: %s\n", cmd, err.c_str());
+        return 1;
+      }
+    } else if (a == "--time") {
+      timing = true;
     } else if (a == "--mesh") {
       if (!next(&v)) return 1;
       if (v == "v2") {
@@ -217,15 +234,25 @@ static int run_landmarks(const std::vector<std::string>& args, bool video) {
     return 1;
   }
   if (models.empty()) models = "weights";
-  auto landmarker = facekit::FaceLandmarker::create_from_dir(models, opt);
-  if (!landmarker) {
-    std::fprintf(stderr, "facekit %s: %s\n", cmd, landmarker.status().message());
-    return 1;
-  }
-  facekit::FaceLandmarkerResult result;
-  int frame = -1;
-  return for_each_image(cmd, images, [&](const std::string& path, facekit::Image& img) -> facekit::Status {
-    ++frame;
+  // One image or a video: one pipeline whose ops use the threads; several images: pipelines side
+  // by side, one thread each.
+  opt.num_threads = video || images.size() == 1 ? threads : 1;
+  struct Pipeline {
+    facekit::FaceLandmarker landmarker;
+    facekit::FaceLandmarkerResult result;
+  };
+  auto make = [&]() -> facekit::Expected<Pipeline> {
+    auto lm = facekit::FaceLandmarker::create_from_dir(models, opt);
+    if (!lm) return lm.status();
+    return Pipeline{std::move(*lm), {}};
+  };
+  // A video's frames go through one pipeline in order; its threads split the ops.
+  return run_images(cmd, images, video ? 1 : threads, timing, make, [&](Pipeline& p, std::size_t index,
+                                                                      const std::string& path, facekit::Image& img,
+                                                                      ImageOutput& o) -> facekit::Status {
+    facekit::FaceLandmarker* landmarker = &p.landmarker;
+    facekit::FaceLandmarkerResult& result = p.result;
+    const int frame = int(index);
     const int64_t timestamp_ms = int64_t(std::llround(double(frame) * 1000.0 / double(fps)));
     if (video)
       FACEKIT_RETURN_IF_ERROR(landmarker->detect_for_video(img.view(), timestamp_ms, result));
@@ -276,19 +303,19 @@ static int run_landmarks(const std::vector<std::string>& args, bool video) {
         j.key("detector_ran"); j.value(landmarker->detector_ran());
       }
       j.end_object();
-      std::printf("%s\n", j.str.c_str());
+      o.printf("%s\n", j.str.c_str());
     } else {
       if (video)
-        std::printf("frame %d (%lld ms, detector %s) ", frame, static_cast<long long>(timestamp_ms),
+        o.printf("frame %d (%lld ms, detector %s) ", frame, static_cast<long long>(timestamp_ms),
                     landmarker->detector_ran() ? "ran" : "skipped");
-      std::printf("%s: %dx%d, %zu face(s)\n", path.c_str(), W, H, result.faces.size());
+      o.printf("%s: %dx%d, %zu face(s)\n", path.c_str(), W, H, result.faces.size());
       for (const facekit::FaceLandmarks& f : result.faces) {
         const facekit::NormalizedLandmark& nose = f.landmarks[4];
-        std::printf("  box x=%d y=%d w=%d h=%d  score=%.4f  presence=%.4f  nose tip (%.1f, %.1f) px\n",
+        o.printf("  box x=%d y=%d w=%d h=%d  score=%.4f  presence=%.4f  nose tip (%.1f, %.1f) px\n",
                     f.detection.bounding_box.origin_x, f.detection.bounding_box.origin_y,
                     f.detection.bounding_box.width, f.detection.bounding_box.height, double(f.detection.score),
                     double(f.presence), double(nose.x * float(W)), double(nose.y * float(H)));
-        print_expression_and_pose(f);
+        print_expression_and_pose(f, o);
       }
     }
     if (!overlay.empty()) {

@@ -1,4 +1,4 @@
-// facekit profile MODEL.fkm... [--runs N] [--warmup N]: every op of a converted model with its
+// facekit profile MODEL.fkm... [--runs N] [--warmup N] [--device D]... [--threads N]: every op of a converted model with its
 // output shape, median time, GFLOP/s and share of the run, then the time per op type.
 //
 // Times are medians over the timed runs of each op (BackendSession::run_profiled: the wall clock
@@ -98,12 +98,13 @@ struct DeviceProfile {
 };
 
 facekit::Status profile_on(const ProfileDevice& d, std::shared_ptr<const facekit::Model> model, int runs, int warmup,
-                           DeviceProfile* out) {
+                           facekit::ThreadPoolInterface* pool, DeviceProfile* out) {
   auto backend = facekit::open_backend(d.options);
   if (!backend) return backend.status();
   auto session = facekit::make_session(**backend, model, d.label.c_str());
   if (!session) return session.status();
   facekit::BackendSession& s = **session;
+  s.set_thread_pool(pool);
   for (std::size_t i = 0; i < model->inputs().size(); ++i) {
     float* x = s.input(int(i));
     const std::size_t n = s.input_info(int(i)).elements();
@@ -129,7 +130,8 @@ facekit::Status profile_on(const ProfileDevice& d, std::shared_ptr<const facekit
   return facekit::Status::ok();
 }
 
-int profile_one(const std::string& path, int runs, int warmup, double peak, const std::vector<ProfileDevice>& devices) {
+int profile_one(const std::string& path, int runs, int warmup, double peak, const std::vector<ProfileDevice>& devices,
+                facekit::ThreadPoolInterface* pool) {
   auto loaded = facekit::Model::load_file(path);
   if (!loaded) {
     std::fprintf(stderr, "facekit profile: %s\n", loaded.status().message());
@@ -138,7 +140,7 @@ int profile_one(const std::string& path, int runs, int warmup, double peak, cons
   auto model = std::make_shared<const facekit::Model>(std::move(*loaded));
   std::vector<DeviceProfile> prof(devices.size());
   for (std::size_t d = 0; d < devices.size(); ++d)
-    if (facekit::Status st = profile_on(devices[d], model, runs, warmup, &prof[d]); !st) {
+    if (facekit::Status st = profile_on(devices[d], model, runs, warmup, pool, &prof[d]); !st) {
       std::fprintf(stderr, "facekit profile: %s: %s\n", path.c_str(), st.message());
       return 1;
     }
@@ -213,13 +215,15 @@ int profile_one(const std::string& path, int runs, int warmup, double peak, cons
 int cmd_profile(const std::vector<std::string>& args) {
   std::vector<std::string> models;
   std::vector<ProfileDevice> devices;
-  int runs = 50, warmup = 5;
+  int runs = 50, warmup = 5, threads = 1;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
       std::printf("usage: facekit profile MODEL.fkm... [--runs N (50)] [--warmup N (5)] [--device D]...\n"
+                  "                       [--threads N (1)]\n"
                   "  every op of each model: output shape, median time, GFLOP/s, share of the run;\n"
-                  "  each --device (cpu, opencl, opencl:P:D; default cpu) adds a column of times\n");
+                  "  each --device (cpu, opencl, opencl:P:D; default cpu) adds a column of times;\n"
+                  "  --threads N splits the CPU's ops over N threads (the peak is then N cores')\n");
       return 0;
     }
     if (a == "--device") {
@@ -240,6 +244,17 @@ int cmd_profile(const std::vector<std::string>& args) {
       }
       d.options = facekit::device_options_of(o);
       devices.push_back(d);
+      continue;
+    }
+    if (a == "--threads") {
+      if (i + 1 >= args.size()) {
+        std::fprintf(stderr, "facekit profile: --threads needs a value\n");
+        return 1;
+      }
+      if (const std::string err = parse_threads(args[++i], &threads); !err.empty()) {
+        std::fprintf(stderr, "facekit profile: %s\n", err.c_str());
+        return 1;
+      }
       continue;
     }
     if (a == "--runs" || a == "--warmup") {
@@ -267,13 +282,17 @@ int cmd_profile(const std::vector<std::string>& args) {
     std::fprintf(stderr, "facekit profile: no model file given (e.g. weights/face_landmarks_detector.fkm)\n");
     return 1;
   }
-  const double peak = fma_peak_gflops();
+  const double core_peak = fma_peak_gflops();
   std::printf("machine: one core's float FMA peak %.1f GFLOP/s (%s, probe: 12 chains of fused multiply-adds)\n",
-              peak, facekit::default_arch::name());
+              core_peak, facekit::default_arch::name());
+  // With threads, "% of peak" is of that many cores' peak.
+  const double peak = core_peak * threads;
+  facekit::ThreadPool pool(threads);
+  if (threads > 1) std::printf("threads: %d (the CPU's ops split over them; %%peak of %d cores)\n", threads, threads);
   if (devices.empty()) devices.push_back(ProfileDevice{"cpu", {}});
   int status = 0;
   for (const std::string& m : models)
-    if (profile_one(m, runs, warmup, peak, devices) != 0) status = 1;
+    if (profile_one(m, runs, warmup, peak, devices, threads > 1 ? &pool : nullptr) != 0) status = 1;
   return status;
 }
 

@@ -1,8 +1,9 @@
 // facekit - command-line tool.
 //
 //   facekit convert IN.(tflite|task)... -o OUT_DIR [--dump-passes]
-//   facekit detect IMAGE... --models DIR [--json] [--overlay OUT.png] [--min-score S] [--nms S]
-//   facekit profile MODEL.fkm... [--runs N] [--warmup N]
+//   facekit detect IMAGE... --models DIR [--json] [--overlay OUT.png] [--min-score S] [--nms S] [--threads N]
+//   facekit landmarks|track IMAGE... (see facekit landmarks --help)
+//   facekit profile MODEL.fkm... [--runs N] [--warmup N] [--device D]... [--threads N]
 //   facekit devices
 //
 // Errors go to stderr with a non-zero exit status.
@@ -24,17 +25,19 @@ int usage(std::FILE* f) {
                "      bundle use ops facekit cannot run yet (the others were written); 1: error.\n"
                "  facekit detect IMAGE... --models DIR [--json] [--overlay OUT.png]\n"
                "                [--min-score S] [--nms IOU] [--max-faces N] [--model-file FKM] [--device D]\n"
+               "                [--threads N] [--time]\n"
                "      detect faces with DIR/face_detector.fkm (--model-file: another detector, e.g.\n"
                "      weights/face_detection_full_range_sparse.fkm); --json prints one JSON object per\n"
                "      image per line; --overlay draws boxes and keypoints (with several images,\n"
-               "      OUT.png gets the image's name inserted: OUT-<name>.png).\n"
+               "      OUT.png gets the image's name inserted: OUT-<name>.png). --threads N: one image's\n"
+               "      ops split over N threads, or N images at a time side by side (output in order).\n"
                "  facekit landmarks IMAGE... [--models DIR] [--mesh v2|attention] [--json] [--overlay OUT.png]\n"
-               "                [--num-faces N] [--blendshapes] [--matrix] ...\n"
+               "                [--num-faces N] [--blendshapes] [--matrix] [--threads N] ...\n"
                "      478 face landmarks per face (MediaPipe's FaceLandmarker or, with --mesh attention,\n"
                "      the legacy Face Mesh), optionally blendshapes and the transformation matrix.\n"
                "  facekit track FRAME... [--fps F] (options of landmarks)\n"
                "      the same on consecutive video frames, tracking faces; one line per frame.\n"
-               "  facekit profile MODEL.fkm... [--runs N] [--warmup N]\n"
+               "  facekit profile MODEL.fkm... [--runs N] [--warmup N] [--device D]... [--threads N]\n"
                "      every op of a converted model: output shape, median time, GFLOP/s and share.\n"
                "  facekit devices\n"
                "      the devices --device D takes: cpu, and each OpenCL platform's devices as\n"

@@ -61,8 +61,15 @@ struct Epilogue {
   Activation act;
 };
 
-using Conv2dFn = void (*)(const Conv2dGeometry&, const float* x, const float* packed_w, const Epilogue&,
-                          float* y);
+/// A part of a kernel's output, [begin, end) in the kernel's own unit: conv2d's output pixels
+/// (oy * out_w + ox), dwconv2d's output rows, token_dense's output tokens. A kernel computes each
+/// unit exactly as the whole run does, so parts run on different threads give the same bits.
+struct OutRange {
+  int begin, end;
+};
+
+using Conv2dFn = void (*)(const Conv2dGeometry&, const float* x, const float* packed_w, const Epilogue&, float* y,
+                          OutRange rows);
 using Pool2dFn = void (*)(const Pool2dGeometry&, const float* x, float* y);
 
 /// Packed tile geometry shared by the conv kernels: floats per tile = T * (1 + taps).

@@ -31,31 +31,32 @@ constexpr int kZeroFloatCount = 1024;
 namespace ref {
 
 /// Plain reference conv2d (any kernel, stride, dilation, padding), reading the packed weights.
-inline void f32_conv2d(const Conv2dGeometry& g, const float* x, const float* w, const Epilogue& e, float* y) {
+inline void f32_conv2d(const Conv2dGeometry& g, const float* x, const float* w, const Epilogue& e, float* y,
+                       OutRange pixels) {
   const int T = kPackTile;
   const int I = g.in_c;
   const std::size_t ts = packed_tile_stride(g.kernel_h * g.kernel_w * I);
-  for (int oy = 0; oy < g.out_h; ++oy)
-    for (int ox = 0; ox < g.out_w; ++ox) {
-      const std::size_t p = std::size_t(oy) * g.out_w + ox;
-      for (int o = 0; o < g.out_c; ++o) {
-        const float* wt = w + std::size_t(o / T) * ts;
-        const int j = o % T;
-        float acc = wt[j];
-        for (int ky = 0; ky < g.kernel_h; ++ky) {
-          const int iy = oy * g.stride_h - g.pad_top + ky * g.dilation_h;
-          if (iy < 0 || iy >= g.in_h) continue;
-          for (int kx = 0; kx < g.kernel_w; ++kx) {
-            const int ix = ox * g.stride_w - g.pad_left + kx * g.dilation_w;
-            if (ix < 0 || ix >= g.in_w) continue;
-            const float* xp = x + (std::size_t(iy) * g.in_w + ix) * I;
-            const float* wk = wt + T + std::size_t((ky * g.kernel_w + kx) * I) * T + j;
-            for (int i = 0; i < I; ++i) acc += xp[i] * wk[std::size_t(i) * T];
-          }
+  for (int q = pixels.begin; q < pixels.end; ++q) {
+    const int oy = q / g.out_w, ox = q % g.out_w;
+    const std::size_t p = std::size_t(q);
+    for (int o = 0; o < g.out_c; ++o) {
+      const float* wt = w + std::size_t(o / T) * ts;
+      const int j = o % T;
+      float acc = wt[j];
+      for (int ky = 0; ky < g.kernel_h; ++ky) {
+        const int iy = oy * g.stride_h - g.pad_top + ky * g.dilation_h;
+        if (iy < 0 || iy >= g.in_h) continue;
+        for (int kx = 0; kx < g.kernel_w; ++kx) {
+          const int ix = ox * g.stride_w - g.pad_left + kx * g.dilation_w;
+          if (ix < 0 || ix >= g.in_w) continue;
+          const float* xp = x + (std::size_t(iy) * g.in_w + ix) * I;
+          const float* wk = wt + T + std::size_t((ky * g.kernel_w + kx) * I) * T + j;
+          for (int i = 0; i < I; ++i) acc += xp[i] * wk[std::size_t(i) * T];
         }
-        y[p * g.out_c + o] = epilogue(acc, e, p, o);
       }
+      y[p * g.out_c + o] = epilogue(acc, e, p, o);
     }
+  }
 }
 
 }  // namespace ref
@@ -187,15 +188,17 @@ FACEKIT_KERNEL_INLINE void gemm_groups(const float* const* a, const int* seg_len
   });
 }
 
-/// Runs the pixel blocks. rows.fill<M>(pix, a, seg_len) sets up the M rows (row pointers per
-/// segment) and returns the segment count. The last partial block repeats its last pixel: the
-/// duplicate rows recompute and rewrite identical values (no branches on the row count inside).
+/// Runs the pixel blocks of output pixels `out`. rows.fill<M>(pix, a, seg_len) sets up the M GEMM
+/// rows (row pointers per segment) and returns the segment count. The last partial block repeats
+/// its last pixel: the duplicate rows recompute and rewrite identical values (no branches on the
+/// row count inside). A pixel's value does not depend on its block, so any split of the output
+/// pixels gives the same bits.
 template <class A, class Rows>
 FACEKIT_KERNEL_INLINE void gemm_conv(const Conv2dGeometry& g, const float* w, const Epilogue& e, float* y,
-                                     Rows& rows) noexcept {
+                                     Rows& rows, OutRange out) noexcept {
   using C = GemmConfig<A>;
   const std::size_t ts = packed_tile_stride(g.kernel_h * g.kernel_w * g.in_c);
-  const std::size_t P = std::size_t(g.out_h) * g.out_w;
+  const std::size_t P = std::size_t(out.end);
   const float* a[kMaxSegments * C::MR];
   int seg_len[kMaxSegments];
   auto run = [&](auto M, std::size_t p0, std::size_t m) FACEKIT_LAMBDA_INLINE {
@@ -208,7 +211,7 @@ FACEKIT_KERNEL_INLINE void gemm_conv(const Conv2dGeometry& g, const float* w, co
     const int nseg = rows.template fill<MR>(pix, a, seg_len);
     gemm_groups<A, MR>(a, seg_len, nseg, w, ts, g.out_c, pix, e, y);
   };
-  std::size_t p0 = 0;
+  std::size_t p0 = std::size_t(out.begin);
   for (; p0 + C::MR <= P; p0 += C::MR) run(std::integral_constant<int, C::MR>{}, p0, C::MR);
   const std::size_t m = P - p0;
   if (m == 0) return;
@@ -320,22 +323,25 @@ struct TapRows {
 };
 
 template <class A>
-void conv2d_pointwise(const Conv2dGeometry& g, const float* x, const float* w, const Epilogue& e, float* y) {
+void conv2d_pointwise(const Conv2dGeometry& g, const float* x, const float* w, const Epilogue& e, float* y,
+                      OutRange out) {
   PointwiseRows rows{x, g.in_c};
-  gemm_conv<A>(g, w, e, y, rows);
+  gemm_conv<A>(g, w, e, y, rows, out);
 }
 
 template <class A>
-void conv2d_kernel_rows(const Conv2dGeometry& g, const float* x, const float* w, const Epilogue& e, float* y) {
+void conv2d_kernel_rows(const Conv2dGeometry& g, const float* x, const float* w, const Epilogue& e, float* y,
+                        OutRange out) {
   alignas(64) float scratch[kConvScratch];
   KernelRowRows rows{g, x, scratch};
-  gemm_conv<A>(g, w, e, y, rows);
+  gemm_conv<A>(g, w, e, y, rows, out);
 }
 
 template <class A>
-void conv2d_taps(const Conv2dGeometry& g, const float* x, const float* w, const Epilogue& e, float* y) {
+void conv2d_taps(const Conv2dGeometry& g, const float* x, const float* w, const Epilogue& e, float* y,
+                 OutRange out) {
   TapRows rows{g, x};
-  gemm_conv<A>(g, w, e, y, rows);
+  gemm_conv<A>(g, w, e, y, rows, out);
 }
 
 }  // namespace simd

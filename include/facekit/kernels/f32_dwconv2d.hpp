@@ -19,10 +19,11 @@ namespace kernels {
 namespace ref {
 
 /// Plain reference depthwise conv2d (any kernel, stride, dilation, padding).
-inline void f32_dwconv2d(const Conv2dGeometry& g, const float* x, const float* w, const Epilogue& e, float* y) {
+inline void f32_dwconv2d(const Conv2dGeometry& g, const float* x, const float* w, const Epilogue& e, float* y,
+                         OutRange rows) {
   const int T = kPackTile, C = g.out_c;
   const std::size_t ts = packed_tile_stride(g.kernel_h * g.kernel_w);
-  for (int oy = 0; oy < g.out_h; ++oy)
+  for (int oy = rows.begin; oy < rows.end; ++oy)
     for (int ox = 0; ox < g.out_w; ++ox) {
       const std::size_t p = std::size_t(oy) * g.out_w + ox;
       for (int c = 0; c < C; ++c) {
@@ -79,8 +80,9 @@ FACEKIT_KERNEL_INLINE void dw_pixel(const Conv2dGeometry& g, const float* x, con
 
 /// Generic fallback: every pixel through the clipped path.
 template <class A, Activation Act>
-void dwconv2d_generic(const Conv2dGeometry& g, const float* x, const float* w, const Epilogue& e, float* y) {
-  for (int oy = 0; oy < g.out_h; ++oy)
+void dwconv2d_generic(const Conv2dGeometry& g, const float* x, const float* w, const Epilogue& e, float* y,
+                      OutRange rows) {
+  for (int oy = rows.begin; oy < rows.end; ++oy)
     for (int ox = 0; ox < g.out_w; ++ox) dw_pixel<A, Act>(g, x, w, e, y, oy, ox);
 }
 
@@ -186,11 +188,12 @@ FACEKIT_KERNEL_INLINE void dw_row(const Conv2dGeometry& g, const float* x, const
 
 /// KHxKW depthwise conv, stride SHxSW, dilation 1.
 template <class A, int KH, int KW, int SH, int SW, Activation Act>
-void dwconv2d_fixed(const Conv2dGeometry& g, const float* x, const float* w, const Epilogue& e, float* y) {
+void dwconv2d_fixed(const Conv2dGeometry& g, const float* x, const float* w, const Epilogue& e, float* y,
+                    OutRange rows) {
   int oy_lo, oy_hi, ox_lo, ox_hi;
   interior_range(g.out_h, SH, g.pad_top, KH, g.in_h, &oy_lo, &oy_hi);
   interior_range(g.out_w, SW, g.pad_left, KW, g.in_w, &ox_lo, &ox_hi);
-  for (int oy = 0; oy < g.out_h; ++oy) {
+  for (int oy = rows.begin; oy < rows.end; ++oy) {
     const bool interior_row = oy >= oy_lo && oy < oy_hi;
     for_each_channel_vector<A>(g.out_c, [&](auto arch, int c0, int n) FACEKIT_LAMBDA_INLINE {
       dw_row<decltype(arch), KH, KW, SH, SW, Act>(g, x, w, e, y, oy, interior_row, ox_lo, ox_hi, c0, n);

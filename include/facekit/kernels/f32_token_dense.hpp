@@ -22,16 +22,20 @@
 namespace facekit {
 namespace kernels {
 
+/// A part of the output (OutRange) must begin at a multiple of this: the SIMD kernel's row block.
+constexpr int kTokenDenseRowAlign = 4;
+
 inline Conv2dGeometry token_dense_geometry(int tokens_in, int channels, int tokens_out) noexcept {
   return Conv2dGeometry{1, tokens_in, channels, 1, tokens_out, channels, 1, 1, 1, 1, 1, 1, 0, 0};
 }
 
 namespace ref {
 
-inline void f32_token_dense(const Conv2dGeometry& g, const float* x, const float* w, const Epilogue& e, float* y) {
-  const int T = g.in_w, C = g.in_c, O = g.out_w, P = kPackTile;
+inline void f32_token_dense(const Conv2dGeometry& g, const float* x, const float* w, const Epilogue& e, float* y,
+                            OutRange rows) {
+  const int T = g.in_w, C = g.in_c, P = kPackTile;
   const std::size_t ts = packed_tile_stride(T);
-  for (int o = 0; o < O; ++o) {
+  for (int o = rows.begin; o < rows.end; ++o) {
     const float* wt = w + std::size_t(o / P) * ts;
     const int j = o % P;
     for (int c = 0; c < C; ++c) {
@@ -50,7 +54,7 @@ namespace simd {
 
 template <class A>
 struct TokenDenseConfig {
-  static constexpr int MR = 4;  // output rows per block; divides kPackTile
+  static constexpr int MR = kTokenDenseRowAlign;  // output rows per block; divides kPackTile
   // Channel vectors per block: MR * NV accumulators + NV inputs + 1 broadcast must fit the registers.
   static constexpr int NV = vector_registers<A>() >= 32 ? 4 : 2;
   static_assert(kPackTile % MR == 0, "a row block must not straddle two packed tiles");
@@ -106,15 +110,15 @@ void token_dense_block(const Conv2dGeometry& g, const float* x, const float* wt,
 }
 
 template <class A, Activation Act, bool Res>
-void token_dense(const Conv2dGeometry& g, const float* x, const float* w, const Epilogue& e, float* y) {
+void token_dense(const Conv2dGeometry& g, const float* x, const float* w, const Epilogue& e, float* y, OutRange out) {
   using Cfg = TokenDenseConfig<A>;
   constexpr int W = lanes<A>();
-  const int C = g.in_c, O = g.out_w;
+  const int C = g.in_c;
   const std::size_t ts = packed_tile_stride(g.in_w);
   const int nvec = (C + W - 1) / W;
-  for (int o0 = 0; o0 < O; o0 += Cfg::MR) {
+  for (int o0 = out.begin; o0 < out.end; o0 += Cfg::MR) {
     const float* wt = w + std::size_t(o0 / kPackTile) * ts;
-    const int rows = std::min(Cfg::MR, O - o0);
+    const int rows = std::min(Cfg::MR, out.end - o0);
     for (int v0 = 0; v0 < nvec; v0 += Cfg::NV)
       dispatch_1_to<Cfg::NV>(std::min(Cfg::NV, nvec - v0), [&](auto L) {
         token_dense_block<A, decltype(L)::value, Act, Res>(g, x, wt, o0, rows, v0 * W, e, y);

@@ -86,11 +86,15 @@ struct ConvOpDef : OpDefDefaults {
     return 2.0 * a.g.out_h * a.g.out_w * a.g.out_c * a.g.kernel_h * a.g.kernel_w * (Depthwise ? 1 : a.g.in_c);
   }
 
+  /// Threads share the output: conv2d's pixels (its GEMM rows), dwconv2d's rows (its kernel
+  /// sweeps a row at a time).
+  static SplitRows split(const Args& a) { return {Depthwise ? a.g.out_h : a.g.out_h * a.g.out_w, 1}; }
+
   template <class Arch>
-  static void run(const CpuStep& s) {
+  static void run_range(const CpuStep& s, int begin, int end) {
     const Args& a = s.args_as<Args>();
     const kernels::Epilogue e{s.in[kConvAlpha], s.in[kConvResidual], a.residual_c, a.activation};
-    a.kernel(a.g, s.in[kConvX], s.in[kConvWeights], e, s.out);
+    a.kernel(a.g, s.in[kConvX], s.in[kConvWeights], e, s.out, kernels::OutRange{begin, end});
   }
 };
 

@@ -16,12 +16,21 @@ namespace facekit {
 
 struct CpuStep;
 using CpuStepFn = void (*)(const CpuStep&);
+/// Computes output rows [begin, end) of a step that splits (OpDef::split).
+using CpuRangeFn = void (*)(const CpuStep&, int begin, int end);
 
 /// Room for the largest op's Args (conv2d: geometry, epilogue and the chosen kernel).
 constexpr std::size_t kOpArgsBytes = 96;
 
 struct CpuStep {
-  CpuStepFn run = nullptr;
+  CpuStepFn run = nullptr;           ///< the whole op
+  /// For an op that splits over threads: run_range(step, b, e) computes its output rows [b, e)
+  /// of split_rows; a part starts at a multiple of split_align. Null for an op that does not split.
+  CpuRangeFn run_range = nullptr;
+  int split_rows = 0;
+  int split_align = 1;
+  int parts = 1;                     ///< set by the session for its thread pool: parts per run
+  double flops = 0;                  ///< arithmetic per run (OpDef::flops)
   const char* name = "";             ///< the op's name, for messages and profiles
   OpType type = OpType::conv2d;
   int op_index = 0;                  ///< the op's index in the model (profiles)

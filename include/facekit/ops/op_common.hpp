@@ -10,6 +10,10 @@
 //   static constexpr bool kAliasesInput;  optional: the output shares the input's memory, no step
 //   static double flops(const Args&);     optional: arithmetic per run, for profiles (2 per
 //                                         multiply-add; 0 for ops that only move data)
+//   static SplitRows split(const Args&);  optional, with run_range in place of run: the op's
+//   template <class Arch>                 output is `rows` independent rows that threads share
+//   static void run_range(const CpuStep&, int begin, int end);   (each part computed exactly as
+//                                         the whole run computes it: bit-identical results)
 // ops/op_table.hpp turns the op set (FACEKIT_OPS in op_types.hpp) into the dispatch.
 #pragma once
 
@@ -22,6 +26,13 @@ namespace ops {
 /// Specialised once per op in ops/<name>.hpp.
 template <OpType T>
 struct OpDef;
+
+/// How an op's output splits over threads: `rows` independent rows, parts starting at multiples
+/// of `align` (a kernel's row block).
+struct SplitRows {
+  int rows;
+  int align;
+};
 
 /// Defaults an op definition inherits.
 struct OpDefDefaults {

@@ -6,6 +6,8 @@
 // compile: OpDef<OpType::name> is incomplete.
 #pragma once
 
+#include <type_traits>
+
 #include "add.hpp"
 #include "concat.hpp"
 #include "conv2d.hpp"
@@ -74,6 +76,18 @@ inline double op_flops(const Model& m, const OpInfo& op) {
 
 namespace detail {
 
+/// True for an op definition with run_range (it splits over threads; OpDef::split).
+template <class Def, class = void>
+struct splits : std::false_type {};
+template <class Def>
+struct splits<Def, std::void_t<decltype(&Def::template run_range<scalar_arch>)>> : std::true_type {};
+
+/// The whole of a splitting op: all its rows in one part.
+template <class Def, class Arch>
+void run_all_rows(const CpuStep& s) {
+  Def::template run_range<Arch>(s, 0, s.split_rows);
+}
+
 template <OpType T, class Arch>
 Status prepare_cpu_step(const Model& m, const OpInfo& op, CpuStep* s) {
   using Def = OpDef<T>;
@@ -81,7 +95,16 @@ Status prepare_cpu_step(const Model& m, const OpInfo& op, CpuStep* s) {
   FACEKIT_RETURN_IF_ERROR(Def::validate(m, op, &args));
   if constexpr (!Def::kAliasesInput) {
     FACEKIT_RETURN_IF_ERROR(Def::template select<Arch>(op, &args));
-    s->run = &Def::template run<Arch>;
+    if constexpr (splits<Def>::value) {
+      const SplitRows sr = Def::split(args);
+      s->run = &run_all_rows<Def, Arch>;
+      s->run_range = &Def::template run_range<Arch>;
+      s->split_rows = sr.rows;
+      s->split_align = sr.align > 0 ? sr.align : 1;
+    } else {
+      s->run = &Def::template run<Arch>;
+    }
+    s->flops = Def::flops(args);
     s->set_args(args);
   }
   s->name = op.name;

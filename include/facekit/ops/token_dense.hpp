@@ -59,11 +59,14 @@ struct OpDef<OpType::token_dense> : OpDefDefaults {
   /// Two per multiply-add: O x T weights over C channels.
   static double flops(const Args& a) { return 2.0 * a.g.out_w * a.g.in_w * a.g.in_c; }
 
+  /// Threads share the output tokens, in the kernel's row blocks.
+  static SplitRows split(const Args& a) { return {a.g.out_w, kernels::kTokenDenseRowAlign}; }
+
   template <class Arch>
-  static void run(const CpuStep& s) {
+  static void run_range(const CpuStep& s, int begin, int end) {
     const Args& a = s.args_as<Args>();
     const kernels::Epilogue e{nullptr, s.in[kTokenDenseResidual], a.channels, a.activation};
-    a.kernel(a.g, s.in[kTokenDenseX], s.in[kTokenDenseWeights], e, s.out);
+    a.kernel(a.g, s.in[kTokenDenseX], s.in[kTokenDenseWeights], e, s.out, kernels::OutRange{begin, end});
   }
 };
 

@@ -27,6 +27,8 @@
 
 namespace facekit {
 
+class ThreadPoolInterface;  // runtime/thread_pool.hpp
+
 /// Which device runs the networks (MediaPipe's word for it).
 enum class Delegate : uint8_t { cpu, opencl };
 
@@ -112,6 +114,10 @@ class BackendSession {
   /// (model().op_count() of them; ops that run nothing, as reshapes, add none). Slower than run()
   /// (it waits for each op); the outputs are run()'s.
   virtual Status run_profiled(double* seconds) noexcept = 0;
+  /// Lets run() split the ops over `pool`'s threads (null: the calling thread only). The results
+  /// are bit-identical to one thread's. The pool must outlive its use here. A backend whose device
+  /// has its own parallelism (OpenCL) ignores it.
+  virtual void set_thread_pool(ThreadPoolInterface* pool) noexcept { (void)pool; }
 
   const Model& model() const noexcept { return *model_; }
   const TensorInfo& input_info(int i) const noexcept { return model_->tensor(model_->inputs()[std::size_t(i)]); }

@@ -22,6 +22,7 @@
 #include "../ops/op_table.hpp"
 #include "activation_plan.hpp"
 #include "backend.hpp"
+#include "thread_pool.hpp"
 
 namespace facekit {
 
@@ -89,7 +90,7 @@ class Session final : public BackendSession {
 
   /// Runs every step. No allocation, no validation: the Program checked everything.
   Status run() noexcept override {
-    for (const CpuStep& s : steps_) s.run(s);
+    for (const CpuStep& s : steps_) run_step(s);
     return Status::ok();
   }
   /// run(), adding each op's wall-clock seconds to seconds[op index]. The results are run()'s,
@@ -97,10 +98,17 @@ class Session final : public BackendSession {
   Status run_profiled(double* seconds) noexcept override {
     for (const CpuStep& s : steps_) {
       const auto t0 = std::chrono::steady_clock::now();
-      s.run(s);
+      run_step(s);
       seconds[s.op_index] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
     return Status::ok();
+  }
+  /// Splits each op that splits (OpDef::split) into at most pool->num_threads() parts, fewer
+  /// where a part would be too small to pay for the hand-off. Decided here, once.
+  void set_thread_pool(ThreadPoolInterface* pool) noexcept override {
+    pool_ = pool;
+    const int threads = pool ? pool->num_threads() : 1;
+    for (CpuStep& s : steps_) s.parts = parts_for(s, threads);
   }
 
   float* input(int i) noexcept override {
@@ -125,9 +133,40 @@ class Session final : public BackendSession {
     return reinterpret_cast<const float*>(arena_.ptr.get() + program_->plan_.offsets[t]);
   }
 
+  // A part below this much arithmetic costs more to hand to another thread (a few microseconds
+  // of wake-up and synchronisation) than it saves.
+  static constexpr double kMinPartFlops = 2e5;
+
+  static int parts_for(const CpuStep& s, int threads) noexcept {
+    if (threads <= 1 || !s.run_range || s.split_rows <= 1) return 1;
+    const int blocks = (s.split_rows + s.split_align - 1) / s.split_align;
+    int n = threads < blocks ? threads : blocks;
+    const double worth = s.flops / kMinPartFlops;
+    if (worth < double(n)) n = worth < 1.0 ? 1 : int(worth);
+    return n;
+  }
+
+  void run_step(const CpuStep& s) noexcept {
+    if (s.parts <= 1) {
+      s.run(s);
+      return;
+    }
+    pool_->parallel_for(s.parts, &run_part, const_cast<CpuStep*>(&s));
+  }
+
+  // Part i of a step: whole row blocks, the same split on every run.
+  static void run_part(void* step, int i) noexcept {
+    const CpuStep& s = *static_cast<const CpuStep*>(step);
+    const int blocks = (s.split_rows + s.split_align - 1) / s.split_align;
+    const int b0 = int(long(blocks) * i / s.parts), b1 = int(long(blocks) * (i + 1) / s.parts);
+    const int end = b1 * s.split_align;
+    s.run_range(s, b0 * s.split_align, end < s.split_rows ? end : s.split_rows);
+  }
+
   std::shared_ptr<const Program> program_;
   detail::AlignedBytes arena_;
   std::vector<CpuStep> steps_;
+  ThreadPoolInterface* pool_ = nullptr;
 };
 
 inline Expected<std::unique_ptr<BackendSession>> Program::new_session() const {
