@@ -229,6 +229,7 @@ class FaceLandmarker {
   /// The inner detector and the landmark network's session, for tests and benchmarks.
   BlazeFaceStage& detector() noexcept { return detection_->detector(); }
   BackendSession& landmark_session() noexcept { return mesh_->session(); }
+  MeshStage& mesh() noexcept { return *mesh_; }
   /// The blendshape network's session and the pose solver; null when their option is off.
   BackendSession* blendshape_session() noexcept { return blendshapes_ ? &blendshapes_->session() : nullptr; }
   /// The device the networks run on ("cpu (avx512bw)", "opencl: ...").

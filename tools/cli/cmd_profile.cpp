@@ -7,6 +7,7 @@
 // that each op's "% of peak" reads directly. FLOPs are each op's own count (OpDef::flops: 2 per
 // multiply-add; ops that only move data count 0 and show no rate).
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -18,6 +19,7 @@
 
 #include "cli/cli_util.hpp"
 #include "cli/commands.hpp"
+#include "facekit/face_landmarker.hpp"
 #include "facekit/kernels/common.hpp"
 #include "facekit/runtime/device.hpp"
 #include "facekit/runtime/executor.hpp"
@@ -210,12 +212,126 @@ int profile_one(const std::string& path, int runs, int warmup, double peak, cons
   return 0;
 }
 
+/// Median seconds of `runs` calls of f() (after `warmup`); f returns a Status.
+template <class F>
+facekit::Expected<double> time_median(int runs, int warmup, F&& f) {
+  for (int r = 0; r < warmup; ++r) FACEKIT_RETURN_IF_ERROR(f());
+  std::vector<double> t;
+  for (int r = 0; r < runs; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    FACEKIT_RETURN_IF_ERROR(f());
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return median(t);
+}
+
+/// The whole pipeline: FaceLandmarker::detect() (V2 with blendshapes and the matrix, or the
+/// Attention Mesh) on one image, split into its stages, each timed alone on the same data; then
+/// every network's per-op table.
+int profile_pipeline(const std::string& image_path, const std::string& dir, facekit::FaceMeshModel mesh, int runs,
+                     int warmup, double peak, const ProfileDevice& device, int threads) {
+  auto img = facekit::load_image(image_path);
+  if (!img) {
+    std::fprintf(stderr, "facekit profile: %s\n", img.status().message());
+    return 1;
+  }
+  facekit::FaceLandmarkerOptions o;
+  o.landmark_model = mesh;
+  o.output_face_blendshapes = o.output_facial_transformation_matrixes = mesh == facekit::FaceMeshModel::v2;
+  o.num_threads = threads;
+  o.delegate = device.options.delegate;
+  o.opencl_platform = device.options.platform;
+  o.opencl_device = device.options.device;
+  auto lm = facekit::FaceLandmarker::create_from_dir(dir, o);
+  if (!lm) {
+    std::fprintf(stderr, "facekit profile: %s\n", lm.status().message());
+    return 1;
+  }
+  const facekit::ImageView view = img->view();
+  facekit::FaceLandmarkerResult result;
+  if (facekit::Status st = lm->detect(view, result); !st || result.faces.empty()) {
+    std::fprintf(stderr, "facekit profile: %s: %s\n", image_path.c_str(),
+                 st ? "no face found: the pipeline profile needs an image with a face" : st.message());
+    return 1;
+  }
+  const facekit::FaceLandmarks face = result.faces[0];
+  std::vector<facekit::Detection> detections;
+  std::array<facekit::NormalizedLandmark, facekit::kFaceMeshV2Landmarks> landmarks;
+  float presence = 0, matrix[16];
+  bool present = false;
+  struct Row {
+    const char* name;
+    double seconds;
+  };
+  std::vector<Row> rows;
+  facekit::Status failed;
+  auto timed = [&](const char* name, auto&& f) {
+    if (!failed) return 0.0;
+    auto t = time_median(runs, warmup, f);
+    if (!t) {
+      failed = t.status();
+      return 0.0;
+    }
+    rows.push_back({name, *t});
+    return *t;
+  };
+  auto ok = [] { return facekit::Status::ok(); };
+  const double whole = timed("detect() (whole frame)", [&] { return lm->detect(view, result); });
+  const double det = timed("detector stage", [&] { return lm->detector().run(view, detections); });
+  const double det_net = timed("detector network", [&] { return lm->detector().session().run(); });
+  const double mesh_stage = timed("mesh stage (1 face)", [&] {
+    return lm->mesh().run(view, face.roi, 0.5f, &presence, landmarks.data(), &present);
+  });
+  const double mesh_net = timed("mesh network", [&] { return lm->landmark_session().run(); });
+  double blend = 0.0, geometry = 0.0;
+  if (lm->blendshape_session())
+    blend = timed("blendshape network", [&] { return lm->blendshape_session()->run(); });
+  if (lm->geometry())
+    geometry = timed("transformation matrix", [&] {
+      lm->geometry()->estimate_pose(face.landmarks.data(), view.width, view.height, matrix);
+      return ok();
+    });
+  if (!failed) {
+    std::fprintf(stderr, "facekit profile: %s\n", failed.message());
+    return 1;
+  }
+  std::printf("pipeline: FaceLandmarker (%s%s) on %s (%dx%d, %zu face), %s, %d thread(s), median of %d runs\n",
+              mesh == facekit::FaceMeshModel::v2 ? "Face Mesh V2" : "Attention Mesh",
+              lm->blendshape_session() ? ", blendshapes, matrix" : "", image_path.c_str(), view.width, view.height,
+              result.faces.size(), lm->backend_name(), threads, runs);
+  auto line = [&](const char* what, double t) {
+    std::printf("  %-52s %10.1f us %6.1f%%\n", what, t * 1e6, whole > 0 ? 100.0 * t / whole : 0.0);
+  };
+  line("detector: network", det_net);
+  line("detector: letterbox, anchors, NMS", det - det_net);
+  line("mesh: network", mesh_net);
+  line("mesh: ROI crop, decoding", mesh_stage - mesh_net);
+  if (lm->blendshape_session()) line("blendshapes: network (+ input, ~1 us)", blend);
+  if (lm->geometry()) line("transformation matrix (Procrustes)", geometry);
+  line("rest: detect() minus the above (ROIs, glue)", whole - det - mesh_stage - blend - geometry);
+  line("detect() total", whole);
+  std::printf("\n");
+  int status = 0;
+  std::vector<ProfileDevice> devices{device};
+  facekit::ThreadPool pool(threads);
+  std::vector<std::string> files{dir + "/" + (mesh == facekit::FaceMeshModel::v2 ? "face_detector.fkm"
+                                                                                  : "face_detection_short_range.fkm"),
+                                 dir + "/" + (mesh == facekit::FaceMeshModel::v2 ? "face_landmarks_detector.fkm"
+                                                                                  : "face_landmark_with_attention.fkm")};
+  if (lm->blendshape_session()) files.push_back(dir + "/face_blendshapes.fkm");
+  for (const std::string& f : files)
+    if (profile_one(f, runs, warmup, peak, devices, threads > 1 ? &pool : nullptr) != 0) status = 1;
+  return status;
+}
+
 }  // namespace
 
 int cmd_profile(const std::vector<std::string>& args) {
   std::vector<std::string> models;
   std::vector<ProfileDevice> devices;
   int runs = 50, warmup = 5, threads = 1;
+  std::string pipeline_image, models_dir = "weights";
+  facekit::FaceMeshModel mesh = facekit::FaceMeshModel::v2;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
@@ -223,7 +339,10 @@ int cmd_profile(const std::vector<std::string>& args) {
                   "                       [--threads N (1)]\n"
                   "  every op of each model: output shape, median time, GFLOP/s, share of the run;\n"
                   "  each --device (cpu, opencl, opencl:P:D; default cpu) adds a column of times;\n"
-                  "  --threads N splits the CPU's ops over N threads (the peak is then N cores')\n");
+                  "  --threads N splits the CPU's ops over N threads (the peak is then N cores')\n"
+                  "       facekit profile --pipeline IMAGE [--models DIR] [--mesh v2|attention] [...]\n"
+                  "  the whole FaceLandmarker on IMAGE (V2: with blendshapes and the matrix): each\n"
+                  "  stage's time and share of detect(), then every network's per-op table\n");
       return 0;
     }
     if (a == "--device") {
@@ -244,6 +363,24 @@ int cmd_profile(const std::vector<std::string>& args) {
       }
       d.options = facekit::device_options_of(o);
       devices.push_back(d);
+      continue;
+    }
+    if (a == "--pipeline" || a == "--models" || a == "--mesh") {
+      if (i + 1 >= args.size()) {
+        std::fprintf(stderr, "facekit profile: %s needs a value\n", a.c_str());
+        return 1;
+      }
+      const std::string v = args[++i];
+      if (a == "--pipeline") {
+        pipeline_image = v;
+      } else if (a == "--models") {
+        models_dir = v;
+      } else if (v == "v2" || v == "attention") {
+        mesh = v == "v2" ? facekit::FaceMeshModel::v2 : facekit::FaceMeshModel::attention;
+      } else {
+        std::fprintf(stderr, "facekit profile: --mesh: '%s' is not v2 or attention\n", v.c_str());
+        return 1;
+      }
       continue;
     }
     if (a == "--threads") {
@@ -278,8 +415,9 @@ int cmd_profile(const std::vector<std::string>& args) {
       models.push_back(a);
     }
   }
-  if (models.empty()) {
-    std::fprintf(stderr, "facekit profile: no model file given (e.g. weights/face_landmarks_detector.fkm)\n");
+  if (models.empty() && pipeline_image.empty()) {
+    std::fprintf(stderr,
+                 "facekit profile: no model file given (e.g. weights/face_landmarks_detector.fkm, or --pipeline IMAGE)\n");
     return 1;
   }
   const double core_peak = fma_peak_gflops();
@@ -290,6 +428,13 @@ int cmd_profile(const std::vector<std::string>& args) {
   facekit::ThreadPool pool(threads);
   if (threads > 1) std::printf("threads: %d (the CPU's ops split over them; %%peak of %d cores)\n", threads, threads);
   if (devices.empty()) devices.push_back(ProfileDevice{"cpu", {}});
+  if (!pipeline_image.empty()) {
+    if (!models.empty() || devices.size() > 1) {
+      std::fprintf(stderr, "facekit profile: --pipeline takes no model files and one --device\n");
+      return 1;
+    }
+    return profile_pipeline(pipeline_image, models_dir, mesh, runs, warmup, peak, devices[0], threads);
+  }
   int status = 0;
   for (const std::string& m : models)
     if (profile_one(m, runs, warmup, peak, devices, threads > 1 ? &pool : nullptr) != 0) status = 1;

@@ -22,6 +22,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -53,10 +54,22 @@ inline void cpu_relax() noexcept {
 class ThreadPool final : public ThreadPoolInterface {
  public:
   /// Starts num_threads - 1 workers (none for num_threads <= 1: tasks then run on the caller).
+  /// If the system refuses a thread, the pool keeps the workers it got (num_threads() says how
+  /// many); the results do not depend on it.
   explicit ThreadPool(int num_threads) {
     const int workers = num_threads > 1 ? num_threads - 1 : 0;
     workers_.reserve(std::size_t(workers));
-    for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { worker_loop(); });
+    for (int i = 0; i < workers; ++i) {
+#if defined(__cpp_exceptions)
+      try {
+        workers_.emplace_back([this] { worker_loop(); });
+      } catch (const std::system_error&) {
+        break;
+      }
+#else
+      workers_.emplace_back([this] { worker_loop(); });
+#endif
+    }
   }
   ~ThreadPool() override {
     {
