@@ -69,4 +69,19 @@ TEST_CASE("facekit profile lists every op of the model, with totals") {
   CHECK(test_util::run_command(bad, &out) != 0);
   CHECK(out.find("/nonexistent/model.fkm") != std::string::npos);
 }
+
+TEST_CASE("facekit profile --pipeline splits detect() into its stages, then profiles each network") {
+  const std::string cli = std::string(FACEKIT_CLI) + " profile --models " + FACEKIT_WEIGHTS_DIR + " --pipeline ";
+  std::string out;
+  CHECK(test_util::run_command(cli + test_util::image_path("skimage_astronaut.png") + " --runs 2 --threads 2 2>&1",
+                               &out) == 0);
+  for (const char* row : {"detector: network", "mesh: network", "blendshapes: network", "transformation matrix",
+                          "detect() total", "2 thread(s)", "face_detector.fkm", "face_landmarks_detector.fkm",
+                          "face_blendshapes.fkm", "per type:"})
+    CHECK_MESSAGE(out.find(row) != std::string::npos, row);
+  out.clear();
+  // The stages need a face to time the mesh on.
+  CHECK(test_util::run_command(cli + test_util::image_path("crop_no_face.png") + " --runs 1 2>&1", &out) != 0);
+  CHECK(out.find("no face found") != std::string::npos);
+}
 #endif
