@@ -59,6 +59,7 @@ def _mediapipe_worker(task, files, barrier, out):
 
 
 def mediapipe_rate(task, files, workers):
+    os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's start-up chatter, in the children too
     ctx = mproc.get_context("spawn")
     barrier, out = ctx.Barrier(workers), ctx.Queue()
     procs = [ctx.Process(target=_mediapipe_worker, args=(task, files[w::workers], barrier, out))
