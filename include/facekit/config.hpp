@@ -4,8 +4,12 @@
 //   FACEKIT_SCALAR        use only the scalar reference kernels (no xsimd). Set automatically when
 //                         xsimd finds no supported instruction set (xsimd::batch is then undefined).
 //   FACEKIT_NO_STDIO      no file access: models come from bytes, images from memory.
-//   FACEKIT_ASSERT(x)     internal invariant check (default: assert). Bad *input* never asserts;
-//                         it returns a Status.
+//   FACEKIT_NO_STB_IMAGE  no <stb_image.h> and no image decoding (load_image*): pixels come from
+//                         the program's own buffers (ImageView).
+//   FACEKIT_ASSERT(x)     internal invariant check (default: assert, so off under NDEBUG). Bad
+//                         *input* never asserts; it returns a Status.
+// The library throws nothing and uses no RTTI: it builds with -fno-exceptions -fno-rtti
+// (examples/embedded_detector.cpp is built so, with FACEKIT_NO_STDIO and FACEKIT_NO_STB_IMAGE).
 //   FACEKIT_MAX_IMAGE_DIM largest accepted image width or height (default 16384).
 #pragma once
 

@@ -14,12 +14,20 @@
 // weighted non-max suppression, the letterbox removed. A FaceDetector owns one execution session:
 // use one per thread (the model inside may be shared). After the first call for a given image
 // size, detect() allocates nothing when `result` is reused.
+//
+// Firmware (examples/embedded_detector.cpp): the model compiled in by `facekit convert
+// --emit-header`, the activations in a static buffer, nothing allocated after start-up:
+//
+//   alignas(64) static unsigned char arena[face_detector_arena_size];   // from the header
+//   auto detector = facekit::FaceDetector::create_from_bytes(face_detector_fkm, sizeof face_detector_fkm,
+//                                                            options, {arena, sizeof arena});
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "runtime/activation_plan.hpp"
 #include "runtime/device.hpp"
 #include "stages/blazeface_stage.hpp"
 #include "stages/detection_result.hpp"
@@ -57,8 +65,11 @@ struct FaceDetectorResult {
 
 class FaceDetector {
  public:
-  /// `model` must be a face detector model file (model.kind "face_detector").
-  static Expected<FaceDetector> create(std::shared_ptr<const Model> model, const FaceDetectorOptions& options = {}) {
+  /// `model` must be a face detector model file (model.kind "face_detector"). With `arena` (CPU
+  /// only), the network's activations live in that caller memory, at least arena_size(model)
+  /// bytes: a too-small one is an error naming both sizes.
+  static Expected<FaceDetector> create(std::shared_ptr<const Model> model, const FaceDetectorOptions& options = {},
+                                       ArenaMemory arena = {}) {
     std::unique_ptr<ThreadPool> own_pool;
     auto pool = thread_pool_of(options, &own_pool);
     if (!pool) return Status(pool.status()).prefix("FaceDetector");
@@ -66,7 +77,7 @@ class FaceDetector {
     if (!backend) return Status(backend.status()).prefix("FaceDetector");
     auto stage = BlazeFaceStage::create(
         std::move(model), {options.min_detection_confidence, options.min_suppression_threshold, options.max_faces},
-        **backend);
+        **backend, arena);
     if (!stage) return Status(stage.status()).prefix("FaceDetector");
     stage->session().set_thread_pool(*pool);
     std::unique_ptr<BackendFrame> frame = (*backend)->new_frame();
@@ -79,13 +90,19 @@ class FaceDetector {
     return create(std::make_shared<const Model>(std::move(*m)), options);
   }
 #endif
-  /// Uses the bytes in place (aligned to 64; kept alive by the caller).
+  /// A model file's bytes, used in place (zero copy): aligned to 64 and kept alive by the caller,
+  /// e.g. the array of a header written by `facekit convert --emit-header` (MediaPipe's
+  /// create_from_buffer, without the copy). `arena` as for create().
   static Expected<FaceDetector> create_from_bytes(const void* data, std::size_t size,
-                                                  const FaceDetectorOptions& options = {}) {
+                                                  const FaceDetectorOptions& options = {}, ArenaMemory arena = {}) {
     auto m = Model::from_bytes(data, size);
     if (!m) return m.status();
-    return create(std::make_shared<const Model>(std::move(*m)), options);
+    return create(std::make_shared<const Model>(std::move(*m)), options, arena);
   }
+  /// Bytes of activation memory the detector needs for `model` on the CPU: what create()
+  /// allocates, and the least ArenaMemory it accepts (also the `<name>_arena_size` constant of an
+  /// --emit-header header).
+  static std::size_t arena_size(const Model& model) { return plan_activations(model).arena_size; }
 
   /// Detects faces; `result` is overwritten (its capacity reused).
   Status detect(const ImageView& image, FaceDetectorResult& result) {

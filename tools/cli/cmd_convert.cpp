@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "convert/converter.hpp"
 #include "convert/graph.hpp"
+#include "convert/model_header.hpp"
 
 namespace facekit_cli {
 
@@ -12,8 +13,11 @@ int cmd_convert(const std::vector<std::string>& args) {
   std::vector<std::string> inputs;
   std::string out_dir;
   facekit::convert::ConvertOptions options;
+  bool emit_header = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--dump-passes") {
+    if (args[i] == "--emit-header") {
+      emit_header = true;
+    } else if (args[i] == "--dump-passes") {
       // The graph after each pass, on stdout: where an unfamiliar model stops, and what each
       // pass made of it up to there.
       options.after_pass = [](const char* pass, const facekit::convert::LoweringGraph& g) {
@@ -34,12 +38,34 @@ int cmd_convert(const std::vector<std::string>& args) {
     }
   }
   if (inputs.empty() || out_dir.empty()) {
-    std::fprintf(stderr, "usage: facekit convert IN.(tflite|task)... -o OUT_DIR [--dump-passes]\n");
+    std::fprintf(stderr, "usage: facekit convert IN.(tflite|task|fkm)... -o OUT_DIR [--emit-header] [--dump-passes]\n");
     return 1;
   }
   int converted = 0, failed = 0;
   bool unreadable = false;
+  // --emit-header: OUT_DIR/<name>_fkm.hpp beside each model written (or for each .fkm given).
+  const auto header = [&](const std::string& fkm) {
+    std::string written;
+    const facekit::Status s = facekit::convert::write_model_header(fkm, out_dir, &written);
+    if (!s) {
+      std::fprintf(stderr, "facekit convert: %s\n", s.message());
+      unreadable = true;
+      return;
+    }
+    std::printf("%s -> %s\n", fkm.c_str(), written.c_str());
+  };
   for (const std::string& in : inputs) {
+    if (in.size() > 4 && in.compare(in.size() - 4, 4, ".fkm") == 0) {
+      if (!emit_header) {
+        std::fprintf(stderr, "facekit convert: %s is a facekit model already (--emit-header makes a header of it)\n",
+                     in.c_str());
+        unreadable = true;
+        continue;
+      }
+      header(in);
+      if (!unreadable) ++converted;
+      continue;
+    }
     const facekit::convert::ConvertResult r = facekit::convert::convert_path(in, out_dir, options);
     if (!r.status) {
       std::fprintf(stderr, "facekit convert: %s\n", r.status.message());
@@ -49,6 +75,7 @@ int cmd_convert(const std::vector<std::string>& args) {
     for (const auto& n : r.networks) {
       const std::string line = facekit::convert::describe(n);
       std::fprintf(n.status ? stdout : stderr, "%s\n", line.c_str());
+      if (emit_header && n.status && !n.output_path.empty()) header(n.output_path);
     }
     for (const auto& s : r.skipped) std::printf("%s: skipped (not a network)\n", s.c_str());
     converted += r.converted();

@@ -1,6 +1,6 @@
 // facekit - command-line tool.
 //
-//   facekit convert IN.(tflite|task)... -o OUT_DIR [--dump-passes]
+//   facekit convert IN.(tflite|task|fkm)... -o OUT_DIR [--emit-header] [--dump-passes]
 //   facekit detect IMAGE... --models DIR [--json] [--overlay OUT.png] [--min-score S] [--nms S] [--threads N]
 //   facekit landmarks|track IMAGE... (see facekit landmarks --help)
 //   facekit profile MODEL.fkm... [--runs N] [--warmup N] [--device D]... [--threads N]
@@ -19,10 +19,13 @@ namespace {
 int usage(std::FILE* f) {
   std::fprintf(f,
                "usage:\n"
-               "  facekit convert IN.(tflite|task)... -o OUT_DIR [--dump-passes]\n"
+               "  facekit convert IN.(tflite|task|fkm)... -o OUT_DIR [--emit-header] [--dump-passes]\n"
                "      convert MediaPipe models into facekit model files (.fkm); a .task bundle\n"
                "      yields one file per network. Exit 0: all converted; 2: some networks of a\n"
                "      bundle use ops facekit cannot run yet (the others were written); 1: error.\n"
+               "      --emit-header also writes OUT_DIR/<name>_fkm.hpp per model (an .fkm input: only\n"
+               "      that): the file as an alignas(64) byte array the loader uses in place, and\n"
+               "      <name>_arena_size, the activation memory a CPU session needs (firmware).\n"
                "  facekit detect IMAGE... --models DIR [--json] [--overlay OUT.png]\n"
                "                [--min-score S] [--nms IOU] [--max-faces N] [--model-file FKM] [--device D]\n"
                "                [--threads N] [--time]\n"

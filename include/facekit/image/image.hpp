@@ -7,6 +7,8 @@
 //
 // Decoding uses stb_image's declarations (<stb_image.h>); a program that calls load_image or
 // load_image_from_memory links an stb_image implementation (Debian: libstb, pkg-config "stb").
+// FACEKIT_NO_STB_IMAGE leaves both out (and <stb_image.h> unincluded): pixels then come from
+// ImageViews of the program's own buffers. FACEKIT_NO_STDIO leaves out load_image only.
 // Decoding is `stbi_load(path, &w, &h, &n, 3)`: 8-bit RGB, no colour management, no EXIF
 // rotation, exactly how the MediaPipe goldens (tests/data/golden) were decoded. Other decoders
 // give other pixels for the same JPEG and measurably different landmarks.
@@ -21,7 +23,9 @@
 #include <string>
 #include <vector>
 
+#ifndef FACEKIT_NO_STB_IMAGE
 #include <stb_image.h>
+#endif
 
 #include "../config.hpp"
 #include "../status.hpp"
@@ -102,6 +106,7 @@ inline Expected<Image> to_rgb_image(const ImageView& v) {
   return out;
 }
 
+#ifndef FACEKIT_NO_STB_IMAGE
 namespace detail {
 
 inline Status check_decoded_size(const char* what, int w, int h) {
@@ -171,6 +176,7 @@ inline Expected<Image> load_image(const std::string& path) {
   std::fclose(f);
   return detail::adopt_stbi(what.c_str(), px, dw, dh, w, h);
 }
-#endif
+#endif  // FACEKIT_NO_STDIO
+#endif  // FACEKIT_NO_STB_IMAGE
 
 }  // namespace facekit

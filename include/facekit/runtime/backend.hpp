@@ -90,6 +90,15 @@ class BackendFrame {
   Delegate delegate_ = Delegate::cpu;
 };
 
+/// Caller-owned memory for a session's activations (firmware: a static buffer): 64-byte aligned,
+/// at least the program's arena_size() bytes, alive as long as the session. Empty (the default):
+/// the session allocates its own.
+struct ArenaMemory {
+  void* data = nullptr;
+  std::size_t size = 0;
+  bool empty() const noexcept { return data == nullptr && size == 0; }
+};
+
 /// One prepared network on one device, with its own activation memory: one per thread.
 class BackendSession {
  public:
@@ -151,6 +160,14 @@ class BackendProgram : public std::enable_shared_from_this<BackendProgram> {
   /// A new session with its own arena; it keeps this program alive. The program must be owned by
   /// a shared_ptr (Backend::prepare returns one).
   virtual Expected<std::unique_ptr<BackendSession>> new_session() const = 0;
+  /// A new session whose arena is caller memory (`size` bytes, 64-byte aligned, at least
+  /// arena_size(), outliving the session): nothing is allocated for activations. The CPU backend
+  /// has it; a device backend, whose arena lives on the device, says so.
+  virtual Expected<std::unique_ptr<BackendSession>> new_session_in(void* memory, std::size_t size) const {
+    (void)memory;
+    (void)size;
+    return Status::error("this backend keeps its activations in device memory: caller arena memory is for the CPU");
+  }
 };
 
 /// A device: prepares models for itself. Shared by every pipeline that runs on it.
@@ -167,15 +184,16 @@ class Backend {
   virtual std::unique_ptr<BackendFrame> new_frame() const { return std::unique_ptr<BackendFrame>(new BackendFrame()); }
 };
 
-/// prepare() + new_session(): a model's session on `backend`; errors are prefixed with `what`.
+/// prepare() + new_session() (new_session_in(`arena`) when it is not empty): a model's session on
+/// `backend`; errors are prefixed with `what`.
 inline Expected<std::unique_ptr<BackendSession>> make_session(const Backend& backend, std::shared_ptr<const Model> model,
-                                                              const char* what) {
+                                                              const char* what, ArenaMemory arena = {}) {
   auto program = backend.prepare(std::move(model));
   if (!program) {
     Status s = program.status();
     return s.prefix(what);
   }
-  auto session = (*program)->new_session();
+  auto session = arena.empty() ? (*program)->new_session() : (*program)->new_session_in(arena.data, arena.size);
   if (!session) {
     Status s = session.status();
     return s.prefix(what);

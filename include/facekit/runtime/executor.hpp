@@ -4,15 +4,18 @@
 //   auto model = std::make_shared<const facekit::Model>(std::move(*facekit::Model::load_file(path)));
 //   auto program = facekit::Program::create(model);    // once: checks ops, picks kernels, plans memory
 //   facekit::Session session(*program);                // per thread: owns the activation arena
+//   // or, allocating nothing: Session::create_in(*program, buffer, (*program)->arena_size())
 //   std::copy(pixels, pixels + n, session.input(0));   // or session.crop_input(0, image, crop)
 //   session.run();                                     // no allocation, no branching on shapes
 //   const float* scores = session.output(1);
 //
 // A Program is immutable and can be shared by any number of Sessions (threads). Each Session
-// allocates its arena once; run() is a flat loop over prepared steps.
+// allocates its arena once (or uses caller memory: create_in); run() is a flat loop over prepared
+// steps.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -38,6 +41,7 @@ class Program final : public BackendProgram {
   const Model& model() const noexcept override { return *model_; }
   std::size_t arena_size() const noexcept override { return plan_.arena_size; }
   Expected<std::unique_ptr<BackendSession>> new_session() const override;
+  Expected<std::unique_ptr<BackendSession>> new_session_in(void* memory, std::size_t size) const override;
   const std::vector<CpuStep>& steps() const noexcept { return steps_; }
   /// Arena offset of an activation tensor (after aliasing).
   std::size_t offset(uint32_t tensor) const noexcept { return plan_.offsets[tensor]; }
@@ -78,12 +82,27 @@ class Session final : public BackendSession {
       : BackendSession(&program->model()), program_(std::move(program)) {
     const Program& p = *program_;
     arena_ = detail::AlignedBytes::allocate(p.plan_.arena_size ? p.plan_.arena_size : kTensorAlignment);
-    std::memset(arena_.ptr.get(), 0, arena_.size);
-    steps_ = p.steps_;
-    for (CpuStep& s : steps_) {
-      for (int i = 0; i < kMaxOpInputs; ++i) s.in[i] = s.inputs[i] == kNoTensor ? nullptr : tensor_ptr(s.inputs[i]);
-      s.out = const_cast<float*>(tensor_ptr(s.output));
-    }
+    bind(arena_.ptr.get(), arena_.size);
+  }
+  /// A session whose arena is caller memory (firmware: a static buffer), so that it allocates
+  /// nothing for activations: `memory` is 64-byte aligned, at least program->arena_size() bytes,
+  /// and outlives the session. The error names the needed and the given sizes.
+  static Expected<std::unique_ptr<Session>> create_in(std::shared_ptr<const Program> program, void* memory,
+                                                      std::size_t size) {
+    if (!program) return Status::error("Session::create_in: program is null");
+    FACEKIT_RETURN_IF_ERROR(check_arena_memory(program->arena_size(), memory, size));
+    return std::unique_ptr<Session>(new Session(std::move(program), memory, size));
+  }
+  /// create_in's check of caller memory for an arena of `needed` bytes.
+  static Status check_arena_memory(std::size_t needed, const void* memory, std::size_t size) {
+    if (memory == nullptr) return Status::error("arena memory is null (%zu bytes needed)", needed);
+    const std::size_t misalign = std::size_t(reinterpret_cast<std::uintptr_t>(memory) % kTensorAlignment);
+    if (misalign != 0)
+      return Status::error("arena memory must be %zu-byte aligned (address %% %zu = %zu)", kTensorAlignment,
+                           kTensorAlignment, misalign);
+    if (size < needed)
+      return Status::error("arena memory is %zu bytes, the model needs %zu (Program::arena_size)", size, needed);
+    return Status::ok();
   }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -127,10 +146,35 @@ class Session final : public BackendSession {
   const Program& program() const noexcept { return *program_; }
 
  private:
+  Session(std::shared_ptr<const Program> program, void* memory, std::size_t size)
+      : BackendSession(&program->model()), program_(std::move(program)) {
+    bind(static_cast<unsigned char*>(memory), size);
+  }
+  /// Zeroes the arena and points every step at its tensors there.
+  void bind(unsigned char* arena, std::size_t size) {
+    arena_base_ = arena;
+    arena_bytes_ = size;
+    std::memset(arena, 0, size);
+    steps_ = program_->steps_;
+    for (CpuStep& s : steps_) {
+      for (int i = 0; i < kMaxOpInputs; ++i) s.in[i] = s.inputs[i] == kNoTensor ? nullptr : step_tensor(s.inputs[i]);
+      s.out = const_cast<float*>(step_tensor(s.output));
+    }
+  }
+  /// tensor_ptr() of a tensor a step reads or writes.
+  const float* step_tensor(uint32_t t) const noexcept {
+    const TensorInfo& ti = program_->model().tensor(t);
+    const std::size_t offset = program_->plan_.offsets[t];
+    // The plan places every activation a step touches inside the arena (runtime/activation_plan.hpp).
+    FACEKIT_ASSERT(ti.is_constant() || (offset != ActivationPlan::kNoOffset && offset + ti.size_bytes <= arena_bytes_));
+    (void)ti;
+    (void)offset;
+    return tensor_ptr(t);
+  }
   const float* tensor_ptr(uint32_t t) const noexcept {
     const TensorInfo& ti = program_->model().tensor(t);
     if (ti.is_constant()) return ti.f32();
-    return reinterpret_cast<const float*>(arena_.ptr.get() + program_->plan_.offsets[t]);
+    return reinterpret_cast<const float*>(arena_base_ + program_->plan_.offsets[t]);
   }
 
   // A part below this much arithmetic costs more to hand to another thread (a few microseconds
@@ -164,7 +208,9 @@ class Session final : public BackendSession {
   }
 
   std::shared_ptr<const Program> program_;
-  detail::AlignedBytes arena_;
+  detail::AlignedBytes arena_;  // empty when the caller gave the memory (create_in)
+  unsigned char* arena_base_ = nullptr;
+  std::size_t arena_bytes_ = 0;
   std::vector<CpuStep> steps_;
   ThreadPoolInterface* pool_ = nullptr;
 };
@@ -172,6 +218,12 @@ class Session final : public BackendSession {
 inline Expected<std::unique_ptr<BackendSession>> Program::new_session() const {
   auto self = std::static_pointer_cast<const Program>(shared_from_this());
   return std::unique_ptr<BackendSession>(new Session(std::move(self)));
+}
+inline Expected<std::unique_ptr<BackendSession>> Program::new_session_in(void* memory, std::size_t size) const {
+  auto self = std::static_pointer_cast<const Program>(shared_from_this());
+  auto session = Session::create_in(std::move(self), memory, size);
+  if (!session) return session.status();
+  return std::unique_ptr<BackendSession>(std::move(*session));
 }
 
 }  // namespace facekit

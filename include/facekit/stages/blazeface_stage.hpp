@@ -40,9 +40,10 @@ class BlazeFaceStage {
   };
 
   /// `model` must be a face detector (model kind "face_detector"); errors name the bad setting,
-  /// tensor or metadata. The network and the letterbox run on `backend`.
+  /// tensor or metadata. The network and the letterbox run on `backend`, its activations in
+  /// `arena` when that is given (CPU; see ArenaMemory).
   static Expected<BlazeFaceStage> create(std::shared_ptr<const Model> model, const Settings& settings,
-                                         const Backend& backend = *cpu_backend());
+                                         const Backend& backend = *cpu_backend(), ArenaMemory arena = {});
   /// The checks create() makes of the model (kind, input, metadata values, outputs), without
   /// building its program; `facekit convert` runs them on every detector it writes.
   static Status check_model(const Model& model);
@@ -110,7 +111,7 @@ inline Status BlazeFaceStage::configure(const Model& m) {
 }
 
 inline Expected<BlazeFaceStage> BlazeFaceStage::create(std::shared_ptr<const Model> model, const Settings& settings,
-                                                       const Backend& backend) {
+                                                       const Backend& backend, ArenaMemory arena) {
   if (!model) return Status::error("model is null");
   if (!(settings.min_detection_confidence >= 0 && settings.min_detection_confidence <= 1))
     return Status::error("min_detection_confidence %g is outside [0, 1]", double(settings.min_detection_confidence));
@@ -119,7 +120,7 @@ inline Expected<BlazeFaceStage> BlazeFaceStage::create(std::shared_ptr<const Mod
   BlazeFaceStage d;
   d.settings_ = settings;
   FACEKIT_RETURN_IF_ERROR(model->name_file(d.configure(*model)));
-  auto session = make_session(backend, model, "detector");
+  auto session = make_session(backend, model, "detector", arena);
   if (!session) return session.status();
   d.session_ = std::move(*session);
   d.scratch_.reserve(d.anchors_.size());
