@@ -2,8 +2,9 @@
 // FACEKIT_NO_STDIO, FACEKIT_NO_STB_IMAGE, static), with its four models compiled in by
 // `facekit convert --emit-header`: what firmware that wants landmarks, blendshapes and the head
 // pose carries. Built on request (target example_embedded_landmarker; CI builds and runs it for
-// its size, bench/RESULTS.md). The landmarker allocates its own arenas at start-up; after its
-// first frame it allocates nothing, which this program counts.
+// its size, bench/RESULTS.md). The networks' activations live in one static buffer (the three
+// headers' arena sizes, each rounded up to 64: FaceLandmarker::arena_size); after its first frame
+// the landmarker allocates nothing, which this program counts.
 #include <cstdio>
 #include <memory>
 
@@ -16,6 +17,10 @@
 #include "test_frame.hpp"
 
 namespace {
+constexpr std::size_t rounded(std::size_t n) { return (n + 63) / 64 * 64; }
+alignas(64) unsigned char g_arena[rounded(face_detector_arena_size) + rounded(face_landmarks_detector_arena_size) +
+                                  rounded(face_blendshapes_arena_size)];
+
 std::shared_ptr<const facekit::Model> model(const unsigned char* bytes, std::size_t size, bool* ok) {
   auto m = facekit::Model::from_bytes(bytes, size);
   if (!m) {
@@ -38,7 +43,12 @@ int main() {
   facekit::FaceLandmarkerOptions options;
   options.output_face_blendshapes = true;
   options.output_facial_transformation_matrixes = true;
-  auto landmarker = facekit::FaceLandmarker::create(std::move(models), options);
+  if (facekit::FaceLandmarker::arena_size(models, options) != sizeof g_arena) {
+    std::printf("embedded_landmarker: FAIL: the arena needs %zu bytes, the static buffer has %zu\n",
+                facekit::FaceLandmarker::arena_size(models, options), sizeof g_arena);
+    return 1;
+  }
+  auto landmarker = facekit::FaceLandmarker::create(std::move(models), options, {g_arena, sizeof g_arena});
   if (!landmarker) {
     std::printf("embedded_landmarker: FAIL: %s\n", landmarker.status().message());
     return 1;
@@ -57,8 +67,9 @@ int main() {
   std::printf("embedded_landmarker: models %zu bytes compiled in, used in place\n",
               sizeof face_detector_fkm + sizeof face_landmarks_detector_fkm + sizeof face_blendshapes_fkm +
                   sizeof face_geometry_fkm);
-  std::printf("embedded_landmarker: start-up and first frame: %ld heap allocations; after: %ld\n", startup_allocations,
-              g_allocations);
+  std::printf("embedded_landmarker: start-up and first frame: %ld heap allocations; after: %ld; arena %zu bytes, a "
+              "static buffer\n",
+              startup_allocations, g_allocations, sizeof g_arena);
   for (const facekit::FaceLandmarks& f : result.faces)
     std::printf("face: presence %.3f, nose tip %.4f %.4f, blendshapes %d, matrix %d\n", double(f.presence),
                 double(f.landmarks[4].x), double(f.landmarks[4].y), int(f.has_blendshapes),

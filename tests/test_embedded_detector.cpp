@@ -18,6 +18,7 @@
 
 #include "alloc_counter.hpp"
 #include "facekit/face_detector.hpp"
+#include "facekit/face_landmarker.hpp"
 #include "facekit/runtime/cpu_backend.hpp"
 #include "test_util.hpp"
 #if defined(FACEKIT_HAVE_CONVERTER)
@@ -302,3 +303,53 @@ TEST_CASE("embedded: the firmware-style example is built") {
        << test_util::kFetchModels << ", then configure again: cmake -S . -B build)");
 }
 #endif
+
+TEST_CASE("embedded: FaceLandmarker in one caller arena gives the allocating landmarker's bits") {
+  auto load = [](const char* file) {
+    auto m = facekit::Model::load_file(test_util::weights_path(file));
+    REQUIRE_MESSAGE(m, std::string(m.status().message()) << " (" << test_util::kFetchModels << ")");
+    return std::make_shared<const facekit::Model>(std::move(*m));
+  };
+  facekit::FaceLandmarkerModels models{load("face_detector.fkm"), load("face_landmarks_detector.fkm"),
+                                       load("face_blendshapes.fkm"), load("face_geometry.fkm")};
+  facekit::FaceLandmarkerOptions options;
+  options.output_face_blendshapes = options.output_facial_transformation_matrixes = true;
+  const std::size_t need = facekit::FaceLandmarker::arena_size(models, options);
+  // The three networks' plans, each rounded up to 64 bytes.
+  std::size_t parts = 0;
+  for (const auto& m : {models.detector, models.landmarks, models.blendshapes})
+    parts += (facekit::plan_activations(*m).arena_size + 63) / 64 * 64;
+  CHECK(need == parts);
+
+  Buffer arena(need);
+  auto small = facekit::FaceLandmarker::create(models, options, {arena.data, need - 64});
+  REQUIRE_FALSE(small);
+  const std::string msg = small.status().message();
+  CHECK(msg.find(std::to_string(need - 64) + " bytes") != std::string::npos);
+  CHECK(msg.find("need " + std::to_string(need)) != std::string::npos);
+
+  auto in_arena = facekit::FaceLandmarker::create(models, options, {arena.data, need});
+  REQUIRE_MESSAGE(in_arena, std::string(in_arena.status().message()));
+  auto own = facekit::FaceLandmarker::create(models, options);
+  REQUIRE(own);
+  // Each network's tensors live in the caller's buffer.
+  auto inside = [&](const float* p) {
+    const auto* b = reinterpret_cast<const unsigned char*>(p);
+    return b >= arena.data && b < arena.data + need;
+  };
+  CHECK(inside(in_arena->detector().session().input(0)));
+  CHECK(inside(in_arena->landmark_session().input(0)));
+  CHECK(inside(in_arena->blendshape_session()->input(0)));
+
+  auto img = facekit::load_image(test_util::image_path("skimage_astronaut.png"));
+  REQUIRE(img);
+  facekit::FaceLandmarkerResult a, b;
+  REQUIRE(own->detect(img->view(), a));
+  REQUIRE(in_arena->detect(img->view(), b));
+  REQUIRE(a.faces.size() == 1);
+  REQUIRE(b.faces.size() == 1);
+  CHECK(std::memcmp(&a.faces[0].landmarks, &b.faces[0].landmarks, sizeof a.faces[0].landmarks) == 0);
+  for (std::size_t k = 0; k < a.faces[0].blendshapes.size(); ++k)
+    CHECK(a.faces[0].blendshapes[k].score == b.faces[0].blendshapes[k].score);
+  CHECK(a.faces[0].facial_transformation_matrix == b.faces[0].facial_transformation_matrix);
+}

@@ -127,7 +127,7 @@ facekit::Status load_and_create(const std::vector<uint8_t>& bytes) {
   const facekit::MeshModelEntry* meshes = facekit::mesh_models(&count);
   for (std::size_t i = 0; i < count; ++i)
     if (kind == meshes[i].info->kind) {
-      auto mesh = meshes[i].create(model, *facekit::cpu_backend());
+      auto mesh = meshes[i].create(model, *facekit::cpu_backend(), facekit::ArenaMemory{});
       return mesh ? facekit::Status::ok() : mesh.status();
     }
   return facekit::Status::error("no stage reads model kind '%s'", kind.c_str());

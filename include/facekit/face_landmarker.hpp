@@ -157,8 +157,21 @@ class FaceLandmarker {
     return create(FaceLandmarkerModels{std::move(detector_model), std::move(landmark_model), nullptr, nullptr},
                   options);
   }
-  /// All four models; see FaceLandmarkerModels for which are required.
-  static Expected<FaceLandmarker> create(FaceLandmarkerModels models, const FaceLandmarkerOptions& options = {});
+  /// All four models; see FaceLandmarkerModels for which are required. With `arena` (CPU only),
+  /// the networks' activations live in that caller memory (firmware: a static buffer), at least
+  /// arena_size(models, options) bytes, 64-byte aligned; nothing else is allocated per frame.
+  static Expected<FaceLandmarker> create(FaceLandmarkerModels models, const FaceLandmarkerOptions& options = {},
+                                         ArenaMemory arena = {});
+  /// Bytes of activation memory the networks `options` runs need on the CPU (the detector's, the
+  /// mesh model's and, with blendshapes, the blendshape network's, each rounded up to 64): the
+  /// least ArenaMemory create() accepts.
+  static std::size_t arena_size(const FaceLandmarkerModels& models, const FaceLandmarkerOptions& options) {
+    std::size_t total = 0;
+    for (const Model* m : {models.detector.get(), models.landmarks.get(),
+                           options.output_face_blendshapes ? models.blendshapes.get() : nullptr})
+      if (m) total += arena_part(*m);
+    return total;
+  }
 #ifndef FACEKIT_NO_STDIO
   static Expected<FaceLandmarker> create_from_files(const std::string& detector_path,
                                                     const std::string& landmark_path,
@@ -240,6 +253,10 @@ class FaceLandmarker {
   using Candidate = FaceCandidate;
 
   FaceLandmarker() = default;
+  static std::size_t arena_part(const Model& m) {
+    const std::size_t a = kTensorAlignment;
+    return (plan_activations(m).arena_size + a - 1) / a * a;
+  }
   /// The options' values, before any model is loaded.
   static Status check_options(const FaceLandmarkerOptions& options);
   /// The mesh stage on every candidate, then the optional stages; faces that pass the presence
@@ -276,7 +293,7 @@ inline Status FaceLandmarker::check_options(const FaceLandmarkerOptions& options
 }
 
 inline Expected<FaceLandmarker> FaceLandmarker::create(FaceLandmarkerModels models,
-                                                       const FaceLandmarkerOptions& options) {
+                                                       const FaceLandmarkerOptions& options, ArenaMemory arena) {
   FACEKIT_RETURN_IF_ERROR(check_options(options));
   if (!models.detector) return Status::error("FaceLandmarker: detector model is null");
   if (!models.landmarks) return Status::error("FaceLandmarker: landmark model is null");
@@ -287,6 +304,24 @@ inline Expected<FaceLandmarker> FaceLandmarker::create(FaceLandmarkerModels mode
         "FaceLandmarker: output_facial_transformation_matrixes needs the face geometry model (face_geometry.fkm)");
   auto failed = [](Status s, const char* context) -> Status { return s.prefix(context); };
   const std::size_t n = std::size_t(options.num_faces);
+  // The caller's arena, cut into the networks' parts (each a multiple of 64 bytes, so every part
+  // keeps the base's alignment).
+  ArenaMemory detector_arena, mesh_arena, blendshape_arena;
+  if (!arena.empty()) {
+    const std::size_t need = arena_size(models, options);
+    if (!arena.data || arena.size < need)
+      return Status::error("FaceLandmarker: arena memory is %zu bytes%s, the models need %zu (FaceLandmarker::arena_size)",
+                           arena.size, arena.data ? "" : " at null", need);
+    unsigned char* at = static_cast<unsigned char*>(arena.data);
+    auto take = [&](const Model& m) {
+      const ArenaMemory part{at, arena_part(m)};
+      at += part.size;
+      return part;
+    };
+    detector_arena = take(*models.detector);
+    mesh_arena = take(*models.landmarks);
+    if (options.output_face_blendshapes) blendshape_arena = take(*models.blendshapes);
+  }
   FaceLandmarker lm;
   lm.options_ = options;
   auto pool = thread_pool_of(options, &lm.pool_);
@@ -299,7 +334,7 @@ inline Expected<FaceLandmarker> FaceLandmarker::create(FaceLandmarkerModels mode
   lm.frame_ = device.new_frame();
 
   // The mesh stage: its model decides the detector's settings and the tracking rules.
-  auto mesh = create_mesh_stage(options.landmark_model, std::move(models.landmarks), device);
+  auto mesh = create_mesh_stage(options.landmark_model, std::move(models.landmarks), device, mesh_arena);
   if (!mesh) return failed(mesh.status(), "FaceLandmarker");
   lm.mesh_ = std::move(*mesh);
   const MeshModelInfo& graph = lm.mesh_->info();
@@ -307,7 +342,8 @@ inline Expected<FaceLandmarker> FaceLandmarker::create(FaceLandmarkerModels mode
   // The detection stage: the detector as the mesh model's graph configures it, cut to num_faces.
   auto detector = BlazeFaceStage::create(
       std::move(models.detector),
-      {options.min_face_detection_confidence, graph.detector_suppression_threshold, options.num_faces}, device);
+      {options.min_face_detection_confidence, graph.detector_suppression_threshold, options.num_faces}, device,
+      detector_arena);
   if (!detector) return failed(detector.status(), "FaceLandmarker: detector model");
   lm.detection_ = std::make_unique<DetectionStage>(std::move(*detector), n);
 
@@ -318,7 +354,7 @@ inline Expected<FaceLandmarker> FaceLandmarker::create(FaceLandmarkerModels mode
 
   // The optional stages exist only when asked for, so that switched off they cost nothing.
   if (options.output_face_blendshapes) {
-    auto b = BlendshapeStage::create(std::move(models.blendshapes), device);
+    auto b = BlendshapeStage::create(std::move(models.blendshapes), device, blendshape_arena);
     if (!b) return failed(b.status(), "FaceLandmarker");
     lm.blendshapes_ = std::make_unique<BlendshapeStage>(std::move(*b));
   }

@@ -22,7 +22,9 @@ namespace facekit {
 
 class BlendshapeStage {
  public:
-  static Expected<BlendshapeStage> create(std::shared_ptr<const Model> model, const Backend& backend = *cpu_backend()) {
+  /// With `arena` (CPU), the network's activations live in that caller memory (ArenaMemory).
+  static Expected<BlendshapeStage> create(std::shared_ptr<const Model> model, const Backend& backend = *cpu_backend(),
+                                          ArenaMemory arena = {}) {
     if (!model) return Status::error("blendshape model is null");
     const Model& b = *model;
     if (b.kind() != "face_blendshapes")
@@ -31,7 +33,7 @@ class BlendshapeStage {
         b.tensor(b.inputs()[0]).elements() != std::size_t(kBlendshapeLandmarkCount) * 2 ||
         b.tensor(b.outputs()[0]).elements() != std::size_t(kBlendshapeCount))
       return Status::error("blendshape model must map 146 x 2 landmarks to 52 scores");
-    auto session = make_session(backend, std::move(model), "blendshape model");
+    auto session = make_session(backend, std::move(model), "blendshape model", arena);
     if (!session) return session.status();
     BlendshapeStage stage;
     stage.session_ = std::move(*session);

@@ -39,7 +39,7 @@ struct MeshModelEntry {
   FaceMeshModel model;
   const char* name;  // the enumerator's name
   const MeshModelInfo* info;
-  Expected<std::unique_ptr<MeshStage>> (*create)(std::shared_ptr<const Model>, const Backend&);
+  Expected<std::unique_ptr<MeshStage>> (*create)(std::shared_ptr<const Model>, const Backend&, ArenaMemory);
 };
 
 /// Every registered mesh model, and their count.
@@ -72,7 +72,8 @@ inline std::string mesh_model_names() {
 /// The mesh stage of `model`, which must have the kind of `which`'s model; the error names the
 /// option value that would fit when the kind is another registered model's.
 inline Expected<std::unique_ptr<MeshStage>> create_mesh_stage(FaceMeshModel which, std::shared_ptr<const Model> model,
-                                                              const Backend& backend = *cpu_backend()) {
+                                                              const Backend& backend = *cpu_backend(),
+                                                              ArenaMemory arena = {}) {
   const MeshModelEntry* entry = find_mesh_model(which);
   if (!entry) return Status::error("landmark_model %d is not %s", int(which), mesh_model_names().c_str());
   if (!model) return Status::error("landmark model is null");
@@ -86,7 +87,7 @@ inline Expected<std::unique_ptr<MeshStage>> create_mesh_stage(FaceMeshModel whic
     return Status::error("landmark model kind is '%s', expected '%s' (convert %s%s)", model->kind().c_str(), info.kind,
                          info.source, hint.c_str());
   }
-  return entry->create(std::move(model), backend);
+  return entry->create(std::move(model), backend, arena);
 }
 
 }  // namespace facekit

@@ -73,7 +73,9 @@ class MeshStage {
 
   /// Checks `model` against Impl's MeshModelInfo (Impl::kInfo) and builds its session on `backend`.
   template <class Impl>
-  static Expected<std::unique_ptr<MeshStage>> create(std::shared_ptr<const Model> model, const Backend& backend);
+  /// With `arena` (CPU), the network's activations live in that caller memory (ArenaMemory).
+  static Expected<std::unique_ptr<MeshStage>> create(std::shared_ptr<const Model> model, const Backend& backend,
+                                                     ArenaMemory arena = {});
   /// The checks create() makes of `model` (inputs, outputs, input size and range metadata; the
   /// kind is create_mesh_stage's), without building its program. `input`, if not null, gets the
   /// checked input. `facekit convert` runs them on every landmark model it writes.
@@ -109,7 +111,7 @@ class MeshStage {
   virtual void decode(const float* const* outputs, const MeshCrop& crop, NormalizedLandmark* out) const noexcept = 0;
 
  private:
-  Status load(const MeshModelInfo& info, std::shared_ptr<const Model> model, const Backend& backend);
+  Status load(const MeshModelInfo& info, std::shared_ptr<const Model> model, const Backend& backend, ArenaMemory arena);
 
   const MeshModelInfo* info_ = nullptr;
   std::unique_ptr<BackendSession> session_;
@@ -118,10 +120,11 @@ class MeshStage {
 };
 
 template <class Impl>
-Expected<std::unique_ptr<MeshStage>> MeshStage::create(std::shared_ptr<const Model> model, const Backend& backend) {
+Expected<std::unique_ptr<MeshStage>> MeshStage::create(std::shared_ptr<const Model> model, const Backend& backend,
+                                                      ArenaMemory arena) {
   static_assert(Impl::kInfo.landmark_outputs < kMeshMaxOutputs, "raise kMeshMaxOutputs");
   std::unique_ptr<MeshStage> stage = std::make_unique<Impl>();
-  FACEKIT_RETURN_IF_ERROR(stage->load(Impl::kInfo, std::move(model), backend));
+  FACEKIT_RETURN_IF_ERROR(stage->load(Impl::kInfo, std::move(model), backend, arena));
   return Expected<std::unique_ptr<MeshStage>>(std::move(stage));
 }
 
@@ -147,7 +150,8 @@ inline Status MeshStage::check_model(const MeshModelInfo& info, const Model& m, 
   return Status::ok();
 }
 
-inline Status MeshStage::load(const MeshModelInfo& info, std::shared_ptr<const Model> model, const Backend& backend) {
+inline Status MeshStage::load(const MeshModelInfo& info, std::shared_ptr<const Model> model, const Backend& backend,
+                              ArenaMemory arena) {
   ImageInput in;
   FACEKIT_RETURN_IF_ERROR(model->name_file(check_model(info, *model, &in)));
   info_ = &info;
@@ -155,7 +159,7 @@ inline Status MeshStage::load(const MeshModelInfo& info, std::shared_ptr<const M
   input_w_ = in.width;
   range_min_ = in.range_min;
   range_max_ = in.range_max;
-  auto session = make_session(backend, std::move(model), "landmark model");
+  auto session = make_session(backend, std::move(model), "landmark model", arena);
   if (!session) return session.status();
   session_ = std::move(*session);
   return Status::ok();
