@@ -107,7 +107,7 @@ inline Expected<Image> to_rgb_image(const ImageView& v) {
 }
 
 /// The encoded formats load_image reads, told by their first bytes.
-enum class ImageFormat { unknown, jpeg, png, bmp, gif, pnm };
+enum class ImageFormat { unknown, jpeg, png, bmp, gif };
 
 inline const char* image_format_name(ImageFormat f) noexcept {
   switch (f) {
@@ -115,15 +115,15 @@ inline const char* image_format_name(ImageFormat f) noexcept {
     case ImageFormat::png: return "PNG";
     case ImageFormat::bmp: return "BMP";
     case ImageFormat::gif: return "GIF";
-    case ImageFormat::pnm: return "PPM/PGM";
     case ImageFormat::unknown: break;
   }
   return "unknown";
 }
 
 /// The format whose signature `bytes` start with; unknown when none matches (or size < 8).
-/// stb_image also reads TGA, PSD, HDR and PIC; facekit refuses them: TGA has no signature (any
-/// junk may pass for one) and HDR is tone-mapped, unlike the goldens' 8-bit decoding.
+/// stb_image also reads TGA, PSD, HDR, PIC and PNM; facekit refuses them: TGA has no signature
+/// (any junk may pass for one), HDR is tone-mapped unlike the goldens' 8-bit decoding, and
+/// stb_image 2.27's PNM reader overflows (signed header numbers, a heap write for 16-bit files).
 inline ImageFormat sniff_image_format(const void* bytes, std::size_t size) noexcept {
   const auto* b = static_cast<const uint8_t*>(bytes);
   if (b == nullptr || size < 8) return ImageFormat::unknown;
@@ -131,7 +131,6 @@ inline ImageFormat sniff_image_format(const void* bytes, std::size_t size) noexc
   if (std::memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0) return ImageFormat::png;
   if (b[0] == 'B' && b[1] == 'M') return ImageFormat::bmp;
   if (std::memcmp(b, "GIF87a", 6) == 0 || std::memcmp(b, "GIF89a", 6) == 0) return ImageFormat::gif;
-  if (b[0] == 'P' && (b[1] == '5' || b[1] == '6')) return ImageFormat::pnm;  // binary PGM / PPM
   return ImageFormat::unknown;
 }
 
@@ -219,7 +218,6 @@ bool declared_size(ImageFormat f, Read&& read, long long* w, long long* h) {
       }
       return false;
     }
-    case ImageFormat::pnm:
     case ImageFormat::unknown: break;
   }
   return false;
@@ -246,12 +244,58 @@ Status check_image_header(const char* what, Read&& read, const ImageLoadOptions&
     return Status::error("%s: not a supported image: %s", what,
                          n == 0 ? "no bytes (an empty file?)" : "fewer bytes than any image header");
   if (*format == ImageFormat::unknown)
-    return Status::error("%s: not a supported image: facekit reads JPEG, PNG, BMP, GIF and binary PPM/PGM, and the "
-                         "first bytes match none of them",
+    return Status::error("%s: not a supported image: facekit reads JPEG, PNG, BMP and GIF, and the first bytes match "
+                         "none of them",
                          what);
   long long w = 0, h = 0;
   if (declared_size(*format, read, &w, &h)) FACEKIT_RETURN_IF_ERROR(check_pixel_count(what, *format, w, h, options));
   return Status::ok();
+}
+
+/// stb_image 2.27 (Debian 12's libstb) writes past its Huffman tables when a JPEG's DHT segment
+/// declares more than 256 codes in one table (2.28 refuses them). Such a file is refused before
+/// stb_image reads it: every segment is walked as stb_image walks them, the entropy-coded data
+/// after each scan header included (progressive JPEGs define tables between scans). Bytes past
+/// the end read as 0, as stb_image reads them.
+inline bool jpeg_tables_fit(const uint8_t* b, std::size_t size, std::size_t* codes) {
+  auto at = [&](std::size_t i) -> std::size_t { return i < size ? b[i] : 0; };
+  std::size_t pos = 2;
+  while (pos + 1 < size) {
+    if (b[pos] != 0xFF) {  // not a marker: before the frame stb_image skips to the next 0xFF
+      ++pos;
+      continue;
+    }
+    const uint8_t m = b[pos + 1];
+    if (m == 0xFF) {  // fill byte
+      ++pos;
+      continue;
+    }
+    if (m == 0xD9) return true;
+    if (m == 0x01 || (m >= 0xD0 && m <= 0xD8)) {
+      pos += 2;
+      continue;
+    }
+    const std::size_t len = (at(pos + 2) << 8) | at(pos + 3);
+    if (len < 2) return true;
+    const std::size_t end = pos + 2 + len;
+    if (m == 0xC4) {
+      for (std::size_t p = pos + 4; p < end;) {  // tables: class/id, 16 counts, the values
+        std::size_t n = 0;
+        for (std::size_t i = 1; i <= 16; ++i) n += at(p + i);
+        if (n > 256) {
+          *codes = n;
+          return false;
+        }
+        p += 17 + n;
+      }
+    }
+    pos = end;
+    if (m == 0xDA)  // entropy-coded data up to a marker (not a stuffed 0, a restart or a fill byte)
+      while (pos + 1 < size &&
+             !(b[pos] == 0xFF && b[pos + 1] != 0x00 && b[pos + 1] != 0xFF && !(b[pos + 1] >= 0xD0 && b[pos + 1] <= 0xD7)))
+        ++pos;
+  }
+  return true;
 }
 
 /// The checks on stbi_info's answer: a readable header, a size within the limits.
@@ -289,15 +333,11 @@ inline Expected<Image> adopt_stbi(const char* what, stbi_uc* px, int w, int h, c
 
 }  // namespace detail
 
-/// Reads an encoded image's header only: its format and declared size, refused as load_image
-/// would refuse it (a format facekit does not read, more than options.max_pixels pixels).
-inline Expected<ImageInfo> read_image_info_from_memory(const void* bytes, std::size_t size,
-                                                       const ImageLoadOptions& options = {}) {
-  const char* what = "image in memory";
-  if (bytes == nullptr) return Status::error("%s: data is null", what);
-  if (size == 0) return Status::error("%s: size is 0 bytes", what);
+namespace detail {
+
+inline Expected<ImageInfo> read_image_info(const char* what, const uint8_t* p, std::size_t size,
+                                           const ImageLoadOptions& options) {
   if (size > std::size_t(INT_MAX)) return Status::error("%s: %zu bytes is more than stb_image accepts", what, size);
-  const auto* p = static_cast<const stbi_uc*>(bytes);
   auto read = [&](unsigned long long at, uint8_t* out, std::size_t n) -> std::size_t {
     if (at >= size) return 0;
     const std::size_t got = std::size_t(std::min<unsigned long long>(n, size - at));
@@ -305,55 +345,74 @@ inline Expected<ImageInfo> read_image_info_from_memory(const void* bytes, std::s
     return got;
   };
   ImageFormat format = ImageFormat::unknown;
-  FACEKIT_RETURN_IF_ERROR(detail::check_image_header(what, read, options, &format));
+  FACEKIT_RETURN_IF_ERROR(check_image_header(what, read, options, &format));
+  std::size_t codes = 0;  // before stbi_info, which reads the tables ahead of the frame header
+  if (format == ImageFormat::jpeg && !jpeg_tables_fit(p, size, &codes))
+    return Status::error("%s: corrupt JPEG: a Huffman table declares %zu codes, at most 256 exist", what, codes);
   int w = 0, h = 0, n = 0;
   const bool ok = stbi_info_from_memory(p, int(size), &w, &h, &n) != 0;
   ImageInfo info;
-  FACEKIT_RETURN_IF_ERROR(detail::check_image_info(what, format, ok, w, h, options, &info));
+  FACEKIT_RETURN_IF_ERROR(check_image_info(what, format, ok, w, h, options, &info));
   return info;
 }
 
-/// Decodes an encoded image (JPEG, PNG, BMP, GIF, binary PPM/PGM) to RGB8. The header is read
+inline Expected<Image> load_image(const char* what, const uint8_t* p, std::size_t size,
+                                  const ImageLoadOptions& options) {
+  Expected<ImageInfo> info = read_image_info(what, p, size, options);
+  if (!info) return info.status();
+  int dw = 0, dh = 0, dn = 0;
+  stbi_uc* px = stbi_load_from_memory(p, int(size), &dw, &dh, &dn, 3);
+  return adopt_stbi(what, px, dw, dh, *info);
+}
+
+}  // namespace detail
+
+/// Reads an encoded image's header only: its format and declared size, refused as
+/// load_image_from_memory would refuse it before decoding.
+inline Expected<ImageInfo> read_image_info_from_memory(const void* bytes, std::size_t size,
+                                                       const ImageLoadOptions& options = {}) {
+  const char* what = "image in memory";
+  if (bytes == nullptr) return Status::error("%s: data is null", what);
+  if (size == 0) return Status::error("%s: size is 0 bytes", what);
+  return detail::read_image_info(what, static_cast<const uint8_t*>(bytes), size, options);
+}
+
+/// Decodes an encoded image (JPEG, PNG, BMP, GIF) to RGB8. The header is read
 /// first: a format facekit does not read, or a size over options.max_pixels or
 /// FACEKIT_MAX_IMAGE_DIM per side, is refused before any pixel is decoded. Truncated or
 /// corrupt data gives an error (or, for JPEG, whose decoder pads missing data, possibly an image).
 inline Expected<Image> load_image_from_memory(const void* bytes, std::size_t size,
                                               const ImageLoadOptions& options = {}) {
-  Expected<ImageInfo> info = read_image_info_from_memory(bytes, size, options);
-  if (!info) return info.status();
-  int dw = 0, dh = 0, dn = 0;
-  stbi_uc* px = stbi_load_from_memory(static_cast<const stbi_uc*>(bytes), int(size), &dw, &dh, &dn, 3);
-  return detail::adopt_stbi("image in memory", px, dw, dh, *info);
+  const char* what = "image in memory";
+  if (bytes == nullptr) return Status::error("%s: data is null", what);
+  if (size == 0) return Status::error("%s: size is 0 bytes", what);
+  return detail::load_image(what, static_cast<const uint8_t*>(bytes), size, options);
 }
 
 #ifndef FACEKIT_NO_STDIO
-/// Reads and decodes an image file to RGB8 (same decoding as stbi_load(path, &w, &h, &n, 3)),
+/// Reads and decodes an image file to RGB8 (the same pixels as stbi_load(path, &w, &h, &n, 3)),
 /// refused before decoding as load_image_from_memory says. Errors name the file.
 inline Expected<Image> load_image(const std::string& path, const ImageLoadOptions& options = {}) {
   const std::string what = "image '" + path + "'";
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return Status::error("%s: cannot open: %s", what.c_str(), std::strerror(errno));
-  ImageInfo info;
-  auto read = [&](unsigned long long at, uint8_t* out, std::size_t n) -> std::size_t {
-    if (at > (unsigned long long)LONG_MAX || std::fseek(f, long(at), SEEK_SET) != 0) return 0;
-    return std::fread(out, 1, n, f);
-  };
-  ImageFormat format = ImageFormat::unknown;
-  Status s = detail::check_image_header(what.c_str(), read, options, &format);
-  int w = 0, h = 0, n = 0;
-  if (s) {
-    std::rewind(f);
-    const bool ok = stbi_info_from_file(f, &w, &h, &n) != 0;  // restores the file position
-    s = detail::check_image_info(what.c_str(), format, ok, w, h, options, &info);
-  }
-  if (!s) {
+  // The whole file first: the checks before decoding walk the JPEG segments to the end.
+  long end = -1;
+  if (std::fseek(f, 0, SEEK_END) == 0) end = std::ftell(f);
+  if (end < 0 || std::fseek(f, 0, SEEK_SET) != 0) {
+    const int e = errno;
     std::fclose(f);
-    return s;
+    return Status::error("%s: cannot read: %s", what.c_str(), std::strerror(e));
   }
-  int dw = 0, dh = 0, dn = 0;
-  stbi_uc* px = stbi_load_from_file(f, &dw, &dh, &dn, 3);
+  if ((unsigned long)end > (unsigned long)INT_MAX) {
+    std::fclose(f);
+    return Status::error("%s: %ld bytes is more than stb_image accepts", what.c_str(), end);
+  }
+  std::vector<uint8_t> bytes(static_cast<std::size_t>(end));
+  const std::size_t got = bytes.empty() ? 0 : std::fread(bytes.data(), 1, bytes.size(), f);
   std::fclose(f);
-  return detail::adopt_stbi(what.c_str(), px, dw, dh, info);
+  if (got != bytes.size()) return Status::error("%s: cannot read all of its %ld bytes", what.c_str(), end);
+  return detail::load_image(what.c_str(), bytes.data(), bytes.size(), options);
 }
 #endif
 
