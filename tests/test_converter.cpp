@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
 #include <zip.h>
 
 #include <algorithm>
@@ -1153,5 +1154,118 @@ TEST_CASE("converter: damaged and foreign inputs give clear errors, never a cras
     CHECK(contains(r.status.message(), "cannot read"));
   }
 }
+
+namespace {
+
+std::vector<uint8_t> read_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+// The names in a directory, sorted: no temporary file may be left there.
+std::vector<std::string> listing(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("converter: a failed conversion leaves an existing .fkm byte for byte and no temporary file") {
+  TempDir dir("convert_keep");
+  const std::vector<uint8_t> good = read_original_model("face_detection_short_range.tflite");
+  std::vector<uint8_t> previous(4000);
+  std::mt19937 rng(5);
+  for (uint8_t& b : previous) b = uint8_t(rng());
+  fs::create_directories(dir / "out");
+  fs::create_directories(dir / "bad");
+  const std::string target = dir / "out/face_detection_short_range.fkm";
+  write_bytes(target, previous);
+  const std::vector<std::string> before = listing(dir / "out");
+
+  // The input fails to convert: nothing is written.
+  const std::string bad = dir / "bad/face_detection_short_range.tflite";
+  write_bytes(bad, std::vector<uint8_t>(good.begin(), good.begin() + std::ptrdiff_t(good.size() / 2)));
+  ConvertResult r = convert_path(bad, dir / "out");
+  REQUIRE(r.networks.size() == 1);
+  CHECK_FALSE(r.networks[0].status);
+  CHECK(read_bytes(target) == previous);
+  CHECK(listing(dir / "out") == before);
+
+  // The write itself fails (the target is a directory, so the rename fails): the temporary
+  // file is removed.
+  fs::create_directories(dir / "out2/face_detection_short_range.fkm");
+  write_bytes(dir / "good.tflite", good);
+  fs::copy_file(dir / "good.tflite", dir / "face_detection_short_range.tflite");
+  r = convert_path(dir / "face_detection_short_range.tflite", dir / "out2");
+  REQUIRE(r.networks.size() == 1);
+  CHECK_FALSE(r.networks[0].status);
+  CHECK_MESSAGE(contains(r.networks[0].status.message(), "cannot write"), r.networks[0].status.message());
+  CHECK(listing(dir / "out2") == std::vector<std::string>{"face_detection_short_range.fkm"});
+
+  // A successful conversion replaces the file and keeps its mode.
+  fs::permissions(target, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  r = convert_path(dir / "face_detection_short_range.tflite", dir / "out");
+  REQUIRE(r.networks.size() == 1);
+  REQUIRE_MESSAGE(r.networks[0].status, r.networks[0].status.message());
+  CHECK(read_bytes(target) != previous);
+  CHECK(Model::load_file(target));
+  CHECK(fs::status(target).permissions() == (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read));
+  CHECK(listing(dir / "out") == before);
+
+#ifdef FACEKIT_CLI
+  const std::vector<uint8_t> converted = read_bytes(target);
+  std::string out;
+  // The command: a bad input names it, exits 1 and leaves the output alone.
+  int status = test_util::run_command(std::string(FACEKIT_CLI) + " convert " + bad + " -o " + (dir / "out") + " 2>&1",
+                                      &out);
+  CHECK(status != 0);
+  CHECK_MESSAGE(contains(out, "facekit convert: " + bad + ": "), out);
+  CHECK(read_bytes(target) == converted);
+  CHECK(listing(dir / "out") == before);
+  // Interrupted by the file size limit halfway through the write (64 blocks, less than the
+  // model): the error names the input, the previous file stays and no partial file is left.
+  out.clear();
+  const std::string input = dir / "face_detection_short_range.tflite";
+  write_bytes(target, previous);
+  status = test_util::run_command("ulimit -f 64 && " + std::string(FACEKIT_CLI) + " convert " + input + " -o " +
+                                      (dir / "out") + " 2>&1",
+                                  &out);
+  CHECK(status != 0);
+  CHECK_MESSAGE(contains(out, "facekit convert: " + input + ": "), out);
+  CHECK_MESSAGE(contains(out, "cannot write"), out);
+  CHECK(read_bytes(target) == previous);
+  CHECK(listing(dir / "out") == before);
+#endif
+}
+
+#ifdef FACEKIT_CLI
+TEST_CASE("converter: facekit convert goes on past bad inputs, reports each and exits non-zero") {
+  TempDir dir("convert_several");
+  const std::vector<uint8_t> good = read_original_model("face_detection_short_range.tflite");
+  write_bytes(dir / "a.tflite", good);
+  write_bytes(dir / "c.tflite", std::vector<uint8_t>(good.begin(), good.begin() + 5000));
+  write_bytes(dir / "d.tflite", good);
+  const std::string missing = dir / "missing.tflite";
+  std::string out;
+  const int status = test_util::run_command(std::string(FACEKIT_CLI) + " convert " + (dir / "a.tflite") + " " +
+                                                missing + " " + (dir / "c.tflite") + " " + (dir / "d.tflite") +
+                                                " -o " + (dir / "out") + " 2>&1",
+                                            &out);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK_MESSAGE(contains(out, "facekit convert: " + missing + ": cannot read"), out);
+  CHECK_MESSAGE(contains(out, "facekit convert: " + (dir / "c.tflite") + ": FAILED c.tflite: "), out);
+  CHECK_MESSAGE(contains(out, "a.tflite -> "), out);
+  CHECK_MESSAGE(contains(out, "d.tflite -> "), out);
+  CHECK(listing(dir / "out") == std::vector<std::string>{"a.fkm", "d.fkm"});
+  // The good inputs alone: exit 0.
+  out.clear();
+  CHECK(test_util::run_command(std::string(FACEKIT_CLI) + " convert " + (dir / "a.tflite") + " -o " + (dir / "out") +
+                                   " 2>&1",
+                               &out) == 0);
+}
+#endif
 
 #endif  // FACEKIT_HAVE_CONVERTER

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
@@ -65,15 +66,28 @@ inline std::string parse_threads(const std::string& v, int* threads) {
   return {};
 }
 
+/// --max-pixels N: the most pixels an input image may claim (ImageLoadOptions::max_pixels), a
+/// count >= 1, or what is wrong.
+inline std::string parse_max_pixels(const std::string& v, facekit::ImageLoadOptions* load) {
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+  if (v.empty() || v[0] == '-' || *end || n < 1 || errno == ERANGE || n > std::size_t(-1))
+    return "--max-pixels: '" + v + "' is not a pixel count of at least 1";
+  load->max_pixels = std::size_t(n);
+  return {};
+}
+
 /// Runs `process(pipeline, index, path, image, output)` on every image and prints each output in input
 /// order. With `threads` > 1 and several images, `threads` pipelines (make() each) run side by
 /// side on their own threads, taking the next image as they finish one; otherwise one pipeline
 /// runs them in turn. A load error or the Status `process` returns is printed as
 /// "facekit CMD: ..." and the rest still run. With `timing`, stderr gets the images per second
-/// (decoding included, pipeline creation not). Returns the exit status.
+/// (decoding included, pipeline creation not). Images are decoded with `load` (--max-pixels).
+/// Returns the exit status.
 template <class Make, class Process>
 int run_images(const char* cmd, const std::vector<std::string>& images, int threads, bool timing, Make make,
-               Process process) {
+               Process process, const facekit::ImageLoadOptions& load = {}) {
   const std::size_t n = images.size();
   const int workers = n > 1 && threads > 1 ? int(std::min<std::size_t>(std::size_t(threads), n)) : 1;
   using Pipeline = typename std::decay_t<decltype(*make())>;
@@ -94,7 +108,7 @@ int run_images(const char* cmd, const std::vector<std::string>& images, int thre
   std::vector<Slot> slots(n);
   auto process_one = [&](Pipeline& pipeline, std::size_t i) {
     Slot& slot = slots[i];
-    auto img = facekit::load_image(images[i]);
+    auto img = facekit::load_image(images[i], load);
     if (!img) {
       slot.error = img.status().message();
     } else if (facekit::Status st = process(pipeline, i, images[i], *img, slot.output); !st) {

@@ -1,3 +1,4 @@
+#include <csignal>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -37,10 +38,14 @@ int cmd_convert(const std::vector<std::string>& args) {
       inputs.push_back(args[i]);
     }
   }
+  // Past a file size limit a write fails (and its temporary file is removed) instead of the
+  // signal killing the program with a partial file left behind.
+  std::signal(SIGXFSZ, SIG_IGN);
   if (inputs.empty() || out_dir.empty()) {
     std::fprintf(stderr, "usage: facekit convert IN.(tflite|task|fkm)... -o OUT_DIR [--emit-header] [--dump-passes]\n");
     return 1;
   }
+  // Each input on its own: a bad one is reported, naming it, and the rest still convert.
   int converted = 0, failed = 0;
   bool unreadable = false;
   // --emit-header: OUT_DIR/<name>_fkm.hpp beside each model written (or for each .fkm given).
@@ -68,14 +73,17 @@ int cmd_convert(const std::vector<std::string>& args) {
     }
     const facekit::convert::ConvertResult r = facekit::convert::convert_path(in, out_dir, options);
     if (!r.status) {
-      std::fprintf(stderr, "facekit convert: %s\n", r.status.message());
+      std::fprintf(stderr, "facekit convert: %s: %s\n", in.c_str(), r.status.message());
       unreadable = true;
       continue;
     }
     for (const auto& n : r.networks) {
-      const std::string line = facekit::convert::describe(n);
-      std::fprintf(n.status ? stdout : stderr, "%s\n", line.c_str());
-      if (emit_header && n.status && !n.output_path.empty()) header(n.output_path);
+      if (n.status) {
+        std::printf("%s\n", facekit::convert::describe(n).c_str());
+        if (emit_header && !n.output_path.empty()) header(n.output_path);
+      } else {
+        std::fprintf(stderr, "facekit convert: %s: %s\n", in.c_str(), facekit::convert::describe(n).c_str());
+      }
     }
     for (const auto& s : r.skipped) std::printf("%s: skipped (not a network)\n", s.c_str());
     converted += r.converted();

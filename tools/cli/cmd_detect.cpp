@@ -21,6 +21,7 @@ int cmd_detect(const std::vector<std::string>& args) {
   bool json = false, timing = false;
   int threads = 1;
   facekit::FaceDetectorOptions opt;
+  facekit::ImageLoadOptions load;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto next = [&](std::string* v) {
@@ -45,6 +46,12 @@ int cmd_detect(const std::vector<std::string>& args) {
     } else if (a == "--threads") {
       if (!next(&v)) return 1;
       if (const std::string err = parse_threads(v, &threads); !err.empty()) {
+        std::fprintf(stderr, "facekit detect: %s\n", err.c_str());
+        return 1;
+      }
+    } else if (a == "--max-pixels") {
+      if (!next(&v)) return 1;
+      if (const std::string err = parse_max_pixels(v, &load); !err.empty()) {
         std::fprintf(stderr, "facekit detect: %s\n", err.c_str());
         return 1;
       }
@@ -117,7 +124,7 @@ int cmd_detect(const std::vector<std::string>& args) {
       FACEKIT_RETURN_IF_ERROR(write_overlay(overlay, path, images.size() > 1, img));
     }
     return facekit::Status::ok();
-  });
+  }, load);
 }
 
 }  // namespace facekit_cli

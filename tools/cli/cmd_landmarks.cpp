@@ -1,6 +1,6 @@
 // facekit landmarks IMAGE... [--models DIR] [--mesh v2|attention] [--json] [--overlay OUT.png]
 //                  [--num-faces N] [--min-detection S] [--min-presence S] [--blendshapes] [--matrix]
-//                  [--device D] [--threads N] [--time]
+//                  [--device D] [--threads N] [--max-pixels N] [--time]
 // facekit track FRAME... (the same options, plus --fps F and --min-tracking S)
 // 478 landmarks per face, as MediaPipe's FaceLandmarker (Face Mesh V2) or legacy Face Mesh
 // (--mesh attention) computes them; `track` treats its images as consecutive video frames
@@ -28,7 +28,7 @@ void landmarks_usage(std::FILE* f, bool video) {
                  "usage: facekit track FRAME... [--models DIR] [--mesh v2|attention] [--fps F] [--json]\n"
                  "                     [--overlay OUT.png] [--num-faces N] [--min-detection S]\n"
                  "                     [--min-presence S] [--min-tracking S] [--blendshapes] [--matrix]\n"
-                 "                     [--device D] [--threads N] [--time]\n"
+                 "                     [--device D] [--threads N] [--max-pixels N] [--time]\n"
                  "  The images are consecutive frames of one video, F frames per second (default 30;\n"
                  "  frame i has timestamp round(i * 1000 / F) ms). Faces are tracked from frame to frame\n"
                  "  and the detector runs only when fewer than --num-faces faces are tracked (MediaPipe's\n"
@@ -41,7 +41,7 @@ void landmarks_usage(std::FILE* f, bool video) {
                "usage: facekit landmarks IMAGE... [--models DIR] [--mesh v2|attention] [--json]\n"
                "                         [--overlay OUT.png] [--num-faces N] [--min-detection S]\n"
                "                         [--min-presence S] [--blendshapes] [--matrix] [--device D]\n"
-               "                         [--threads N] [--time]\n"
+               "                         [--threads N] [--max-pixels N] [--time]\n"
                "  478 face landmarks per face. --mesh v2 (default): MediaPipe's FaceLandmarker with\n"
                "  DIR/face_detector.fkm and DIR/face_landmarks_detector.fkm; --mesh attention: the legacy\n"
                "  Face Mesh with DIR/face_detection_short_range.fkm and DIR/face_landmark_with_attention.fkm\n"
@@ -59,7 +59,8 @@ void landmarks_usage(std::FILE* f, bool video) {
                "  --threads N (default 1): with one image, its networks split their ops over N threads\n"
                "  (same results, bit for bit); with several, N pipelines run side by side, one image\n"
                "  each at a time, and print in the images' order. --time prints the images per second\n"
-               "  (decoding included) on stderr.\n");
+               "  (decoding included) on stderr. --max-pixels N (default 67108864): an image whose header\n"
+               "  claims more pixels is refused before decoding (its error is printed, the rest run).\n");
 }
 
 /// The indices of the `n` highest blendshape scores, best first.
@@ -151,6 +152,7 @@ static int run_landmarks(const std::vector<std::string>& args, bool video) {
   int threads = 1;
   float fps = 30.0f;
   facekit::FaceLandmarkerOptions opt;
+  facekit::ImageLoadOptions load;
   if (video) opt.running_mode = facekit::RunningMode::video;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -181,6 +183,12 @@ static int run_landmarks(const std::vector<std::string>& args, bool video) {
     } else if (a == "--threads") {
       if (!next(&v)) return 1;
       if (const std::string err = parse_threads(v, &threads); !err.empty()) {
+        std::fprintf(stderr, "facekit %s: %s\n", cmd, err.c_str());
+        return 1;
+      }
+    } else if (a == "--max-pixels") {
+      if (!next(&v)) return 1;
+      if (const std::string err = parse_max_pixels(v, &load); !err.empty()) {
         std::fprintf(stderr, "facekit %s: %s\n", cmd, err.c_str());
         return 1;
       }
@@ -324,7 +332,7 @@ static int run_landmarks(const std::vector<std::string>& args, bool video) {
       FACEKIT_RETURN_IF_ERROR(write_overlay(overlay, path, images.size() > 1, img));
     }
     return facekit::Status::ok();
-  });
+  }, load);
 }
 
 int cmd_landmarks(const std::vector<std::string>& args) { return run_landmarks(args, false); }

@@ -1,11 +1,17 @@
 // tools/convert/converter.cpp - file handling around read -> lower -> metadata -> write.
 #include "convert/converter.hpp"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "convert/face_geometry.hpp"
 #include "convert/model_info.hpp"
@@ -49,24 +55,38 @@ Status read_file(const std::string& path, std::vector<uint8_t>* out) {
   return Status::ok();
 }
 
-// Writes next to the target and renames, so a failed run never leaves a half-written model.
+// Writes a temporary file beside the target (a unique hidden name in the same directory, so the
+// rename cannot cross file systems), flushes it to disk, then renames it over the target. A
+// failed or interrupted run leaves a previous file byte for byte as it was, and a failure
+// removes the temporary file.
 Status write_file_atomic(const std::string& path, const std::vector<uint8_t>& bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) return Status::error("cannot create '%s'", tmp.c_str());
-    f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-    f.close();
-    if (!f) {
-      std::remove(tmp.c_str());
-      return Status::error("cannot write '%s' (disk full?)", tmp.c_str());
-    }
+  const fs::path target(path);
+  std::string tmp = (target.parent_path() / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  const int fd = ::mkstemp(&tmp[0]);
+  if (fd < 0) return Status::error("cannot create a temporary file for '%s': %s", path.c_str(), std::strerror(errno));
+  // mkstemp gives 0600: the file gets the mode of the file it replaces, else what a new file gets.
+  struct stat st;
+  mode_t mode = 0;
+  if (::stat(path.c_str(), &st) == 0) {
+    mode = st.st_mode & 07777;
+  } else {
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    mode = 0666 & ~mask;
   }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    return Status::error("cannot rename '%s' to '%s': %s", tmp.c_str(), path.c_str(), ec.message().c_str());
+  int err = ::fchmod(fd, mode) == 0 ? 0 : errno;
+  for (std::size_t done = 0; !err && done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) err = n < 0 ? errno : EIO;
+    else done += std::size_t(n);
+  }
+  if (!err && ::fsync(fd) != 0) err = errno;
+  if (::close(fd) != 0 && !err) err = errno;
+  if (!err && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
+  if (err) {
+    ::unlink(tmp.c_str());
+    return Status::error("cannot write '%s': %s", path.c_str(), std::strerror(err));
   }
   return Status::ok();
 }

@@ -150,7 +150,8 @@ class Model {
   }
 
 #ifndef FACEKIT_NO_STDIO
-  /// Reads a model file (".fkm", written by `facekit convert`).
+  /// Reads a model file (".fkm", written by `facekit convert`). The file is copied into memory
+  /// (not mapped): changing or removing it afterwards does not affect the loaded model.
   static Expected<Model> load_file(const std::string& path) {
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) return Status::error("cannot open model file '%s'", path.c_str());
