@@ -96,19 +96,25 @@ class ThreadPool final : public ThreadPoolInterface {
     count_ = count;
     next_.store(0, std::memory_order_relaxed);
     pending_.store(int(workers_.size()), std::memory_order_relaxed);
-    // Publishes the job (seq_cst pairs with the workers' sleepers_/generation_ in worker_loop:
-    // either this sees a sleeper and wakes it, or the sleeper sees the new generation).
-    generation_.fetch_add(1);
-    if (sleepers_.load() > 0) {
-      { std::lock_guard<std::mutex> lock(sleep_mutex_); }
-      wake_.notify_all();
+    // The job is published under the workers' sleep mutex: a worker tests for a new generation
+    // under it before it sleeps, so it either sees this one or is woken (no reliance on the order
+    // of two different atomics, which emulators such as qemu-user do not keep).
+    bool wake = false;
+    {
+      std::lock_guard<std::mutex> lock(sleep_mutex_);
+      generation_.fetch_add(1, std::memory_order_release);
+      wake = sleepers_ > 0;
     }
+    if (wake) wake_.notify_all();
     run_tasks();
     for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
-      if (spins < kSpins)
+      if (spins < kSpins) {
         detail::cpu_relax();
-      else
-        std::this_thread::yield();  // a worker was descheduled: let it run
+      } else {  // a worker is late (descheduled): sleep until the last one is done
+        std::unique_lock<std::mutex> lock(done_mutex_);
+        done_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
+        break;
+      }
     }
   }
 
@@ -131,16 +137,20 @@ class ThreadPool final : public ThreadPoolInterface {
           detail::cpu_relax();
         } else {
           std::unique_lock<std::mutex> lock(sleep_mutex_);
-          sleepers_.fetch_add(1);
-          wake_.wait(lock, [&] { return generation_.load() != seen || stop_.load(); });
-          sleepers_.fetch_sub(1);
+          ++sleepers_;
+          wake_.wait(lock, [&] { return generation_.load(std::memory_order_relaxed) != seen || stop_.load(); });
+          --sleepers_;
         }
         g = generation_.load(std::memory_order_acquire);
       }
       if (stop_.load()) return;
       seen = g;
       run_tasks();
-      pending_.fetch_sub(1, std::memory_order_acq_rel);
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        // The last one out wakes a caller that stopped spinning (under its mutex: no lost wake-up).
+        std::lock_guard<std::mutex> lock(done_mutex_);
+        done_.notify_one();
+      }
     }
   }
 
@@ -151,11 +161,13 @@ class ThreadPool final : public ThreadPoolInterface {
   int count_ = 0;
   std::atomic<int> next_{0};     // next task index to claim
   std::atomic<int> pending_{0};  // workers still in the current job
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> sleepers_{0};
+  std::atomic<uint64_t> generation_{0};  // moved under sleep_mutex_
+  int sleepers_ = 0;                      // workers waiting on wake_ (under sleep_mutex_)
   std::atomic<bool> stop_{false};
   std::mutex sleep_mutex_;
   std::condition_variable wake_;
+  std::mutex done_mutex_;                 // a caller waiting for the last worker
+  std::condition_variable done_;
   std::vector<std::thread> workers_;
 };
 
