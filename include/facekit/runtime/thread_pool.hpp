@@ -97,8 +97,8 @@ class ThreadPool final : public ThreadPoolInterface {
     next_.store(0, std::memory_order_relaxed);
     pending_.store(int(workers_.size()), std::memory_order_relaxed);
     // The job is published under the workers' sleep mutex: a worker tests for a new generation
-    // under it before it sleeps, so it either sees this one or is woken (no reliance on the order
-    // of two different atomics, which emulators such as qemu-user do not keep).
+    // under it before it sleeps, so it either sees this one or is woken, whatever the memory
+    // model. (Under qemu-user the pool still hangs; cause not found yet, issue 16.)
     bool wake = false;
     {
       std::lock_guard<std::mutex> lock(sleep_mutex_);
